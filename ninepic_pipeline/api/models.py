@@ -1,0 +1,232 @@
+"""The API's record shapes, parsed defensively from JSON.
+
+The docs promise types the API does not always keep ("Fields may be missing or null where the
+model says otherwise"), so every parser here accepts what the model allows, turns what it does not
+into None where a value is optional, and raises `NinepicResponseError` where the record would be
+meaningless without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ninepic_pipeline.api.errors import NinepicResponseError, RequestScope
+
+
+def _int(value: Any) -> int | None:
+    """An integer from JSON, or None: bools and non-integral floats are not integers."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def pixels(value: Any) -> int | None:
+    """A side in pixels, or None when unknown: a size of zero or less is no size at all."""
+    number = _int(value)
+    return number if number is not None and number > 0 else None
+
+
+def optional_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _required_int(payload: dict[str, Any], key: str, scope: RequestScope, what: str) -> int:
+    number = _int(payload.get(key))
+    if number is None:
+        raise NinepicResponseError(
+            f"9pic API on {scope.describe()} sent {what} without an integer {key!r}; "
+            "the API may have changed: report it with the event id",
+            scope,
+        )
+    return number
+
+
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    total: int
+    current_page: int
+    total_pages: int
+    has_next_page: bool
+    has_previous_page: bool
+    page_size: int
+
+    @classmethod
+    def from_json(cls, payload: Any, scope: RequestScope) -> Pagination:
+        if not isinstance(payload, dict):
+            raise NinepicResponseError(
+                f"9pic API on {scope.describe()} sent a page without a pagination object; "
+                "the API may have changed: report it with the event id",
+                scope,
+            )
+        return cls(
+            total=_required_int(payload, "total", scope, "pagination"),
+            current_page=_required_int(payload, "currentPage", scope, "pagination"),
+            total_pages=_required_int(payload, "totalPages", scope, "pagination"),
+            has_next_page=bool(payload.get("hasNextPage")),
+            has_previous_page=bool(payload.get("hasPreviousPage")),
+            page_size=_required_int(payload, "page_size", scope, "pagination"),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    event_id: int
+    event_name: str | None
+    event_slug: str | None
+    event_date: str | None
+    status: str | None
+    cover_image: str | None
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any], scope: RequestScope) -> Event:
+        return cls(
+            event_id=_required_int(payload, "event_id", scope, "an event"),
+            event_name=optional_str(payload.get("event_name")),
+            event_slug=optional_str(payload.get("event_slug")),
+            event_date=optional_str(payload.get("event_date")),
+            status=optional_str(payload.get("status")),
+            cover_image=optional_str(payload.get("cover_image")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class EventDetails:
+    event_id: int
+    event_name: str | None
+    event_slug: str | None
+    event_date: str | None
+    status: str | None
+    event_enabled: bool | None
+    bib_search: bool | None
+    selfie_search: bool | None
+    name_search: bool | None
+    video_search: bool | None
+    video_selfie_search: bool | None
+    timeline_search: bool | None
+
+    @classmethod
+    def from_json(cls, payload: dict[str, Any], scope: RequestScope) -> EventDetails:
+        flags = (
+            "event_enabled",
+            "bib_search",
+            "selfie_search",
+            "name_search",
+            "video_search",
+            "video_selfie_search",
+            "timeline_search",
+        )
+        return cls(
+            event_id=_required_int(payload, "event_id", scope, "event details"),
+            event_name=optional_str(payload.get("event_name")),
+            event_slug=optional_str(payload.get("event_slug")),
+            event_date=optional_str(payload.get("event_date")),
+            status=optional_str(payload.get("status")),
+            **{flag: _bool(payload.get(flag)) for flag in flags},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineHour:
+    hour: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class TimelineDay:
+    date: str
+    total: int
+    hours: tuple[TimelineHour, ...]
+
+    @classmethod
+    def from_json(cls, payload: Any, scope: RequestScope) -> TimelineDay:
+        if not isinstance(payload, dict) or not isinstance(payload.get("date"), str):
+            raise NinepicResponseError(
+                f"9pic API on {scope.describe()} sent a timeline day without a date; "
+                "the API may have changed: report it with the event id",
+                scope,
+            )
+        hours = tuple(
+            TimelineHour(
+                hour=_required_int(item, "hour", scope, "a timeline hour"),
+                count=_required_int(item, "count", scope, "a timeline hour"),
+            )
+            for item in payload.get("hours") or []
+            if isinstance(item, dict)
+        )
+        return cls(
+            date=payload["date"],
+            total=_required_int(payload, "total", scope, "a timeline day"),
+            hours=hours,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """Photo Timeline days; `available` is False when the event's timeline is off (403)."""
+
+    available: bool
+    days: tuple[TimelineDay, ...] = ()
+
+    @property
+    def total(self) -> int | None:
+        return sum(day.total for day in self.days) if self.available else None
+
+
+@dataclass(frozen=True, slots=True)
+class PageRead:
+    """One page request of a gallery read, as the API answered it."""
+
+    page: int
+    pagination: Pagination
+    images: int
+    new_images: int
+    fetched_at: datetime
+
+
+@dataclass
+class Gallery:
+    """An event's photos in the API's order, deduplicated, held as columns.
+
+    Columns rather than a record per photo keep a large gallery cheap to hold and to turn into
+    Arrow; `page[i]` is the page photo i first appeared on, and `pages` say when each was read.
+    """
+
+    org_id: int
+    event_id: int
+    image_id: list[str] = field(default_factory=list)
+    page: list[int] = field(default_factory=list)
+    width: list[int | None] = field(default_factory=list)
+    height: list[int | None] = field(default_factory=list)
+    img_url: list[str | None] = field(default_factory=list)
+    thumbnail_url: list[str | None] = field(default_factory=list)
+    original_url: list[str | None] = field(default_factory=list)
+    pages: list[PageRead] = field(default_factory=list)
+    duplicates_dropped: int = 0
+    retries: int = 0
+
+    def __len__(self) -> int:
+        return len(self.image_id)
+
+    @property
+    def api_total(self) -> int:
+        """The `total` the last page read reported."""
+        return self.pages[-1].pagination.total if self.pages else 0
+
+    @property
+    def page_size(self) -> int:
+        """The page size the API applied (it clamps what was asked for)."""
+        return self.pages[-1].pagination.page_size if self.pages else 0
+
+    @property
+    def fetched_at_by_page(self) -> dict[int, datetime]:
+        return {read.page: read.fetched_at for read in self.pages}
