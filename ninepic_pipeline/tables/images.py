@@ -1,0 +1,68 @@
+"""The `images` and `gallery_pages` tables from a gallery read."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from ninepic_pipeline.api.models import Gallery
+from ninepic_pipeline.tables.schemas import GALLERY_PAGES, IMAGES, TIMESTAMP, to_frame
+
+
+def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
+    """portrait / landscape / square per photo; null where a side is unknown."""
+    return pc.if_else(
+        pc.greater(height, width),
+        "portrait",
+        pc.if_else(pc.greater(width, height), "landscape", "square"),
+    )
+
+
+def images_table(gallery: Gallery) -> pa.Table:
+    """One row per photo, in the API's capture order, with its derived size columns."""
+    width = pa.array(gallery.width, pa.int64())
+    height = pa.array(gallery.height, pa.int64())
+    width_f = width.cast(pa.float64())
+    height_f = height.cast(pa.float64())
+    fetched_by_page = gallery.fetched_at_by_page
+    page = pa.array(gallery.page, pa.int64())
+    columns = {
+        "image_id": pa.array(gallery.image_id, pa.string()),
+        "capture_rank": pa.array(range(1, len(gallery) + 1), pa.int64()),
+        "page": page,
+        "width": width,
+        "height": height,
+        "megapixels": pc.divide(pc.multiply(width_f, height_f), 1e6),
+        "aspect_ratio": pc.divide(width_f, height_f),
+        "orientation": orientation(width, height),
+        "img_url": pa.array(gallery.img_url, pa.string()),
+        "thumbnail_url": pa.array(gallery.thumbnail_url, pa.string()),
+        "original_url": pa.array(gallery.original_url, pa.string()),
+        "fetched_at": pa.array([fetched_by_page[p] for p in gallery.page], TIMESTAMP),
+    }
+    return pa.table(columns, schema=IMAGES)
+
+
+def images_frame(gallery: Gallery) -> pd.DataFrame:
+    return to_frame(images_table(gallery))
+
+
+def gallery_pages_frame(gallery: Gallery) -> pd.DataFrame:
+    """One row per page request of the read, as the API answered it: the read's audit trail."""
+    reads = gallery.pages
+    table = pa.table(
+        {
+            "page": [r.page for r in reads],
+            "current_page": [r.pagination.current_page for r in reads],
+            "total_pages": [r.pagination.total_pages for r in reads],
+            "total": [r.pagination.total for r in reads],
+            "page_size": [r.pagination.page_size for r in reads],
+            "has_next_page": [r.pagination.has_next_page for r in reads],
+            "images": [r.images for r in reads],
+            "new_images": [r.new_images for r in reads],
+            "fetched_at": pa.array([r.fetched_at for r in reads], TIMESTAMP),
+        },
+        schema=GALLERY_PAGES,
+    )
+    return to_frame(table)

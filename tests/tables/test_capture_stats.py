@@ -1,0 +1,75 @@
+"""`capture_order_stats` on small frames whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from ninepic_pipeline.tables import capture_order_stats
+
+NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+
+
+def _images(sizes):
+    return pd.DataFrame(
+        {
+            "capture_rank": range(1, len(sizes) + 1),
+            "image_id": [f"p{i}" for i in range(1, len(sizes) + 1)],
+            "width": pd.array([w for w, _ in sizes], dtype="Int64"),
+            "height": pd.array([h for _, h in sizes], dtype="Int64"),
+            "orientation": pd.array(
+                [
+                    None
+                    if w is None or h is None
+                    else "portrait"
+                    if h > w
+                    else "landscape"
+                    if w > h
+                    else "square"
+                    for w, h in sizes
+                ],
+                dtype="str",
+            ),
+        }
+    )
+
+
+def _pages(rows):
+    return pd.DataFrame(rows, columns=["page", "total", "page_size", "images", "new_images"])
+
+
+def test_runs_switches_and_read_counts():
+    # runs: [A A] [unknown unknown] [B] [A] [(4000, unknown)] -> 5 runs, longest 2
+    a, b = (4000, 6000), (6000, 4000)
+    sizes = [a, a, (None, None), (None, None), b, a, (4000, None)]
+    # orientations: P P ? ? L P ? -> switches at 2-3, 4-5, 5-6, 6-7 = 4
+    pages = _pages([(1, 9, 4, 4, 4), (2, 8, 4, 4, 3)])
+    stats = capture_order_stats(_images(sizes), pages, timeline_total=5, computed_at=NOW).iloc[0]
+    assert stats["image_count"] == 7
+    assert stats["api_total"] == 8
+    assert stats["pages_fetched"] == 2
+    assert stats["page_size"] == 4
+    assert stats["duplicates_dropped"] == 1
+    assert (stats["first_image_id"], stats["last_image_id"]) == ("p1", "p7")
+    assert stats["resolution_runs"] == 5
+    assert stats["longest_resolution_run"] == 2
+    assert stats["orientation_switches"] == 4
+    assert stats["untimestamped_count"] == 3
+
+
+def test_unavailable_timeline_leaves_untimestamped_null():
+    stats = capture_order_stats(_images([(1, 1)]), _pages([(1, 1, 100, 1, 1)]), None, NOW)
+    assert pd.isna(stats.iloc[0]["untimestamped_count"])
+    assert stats.iloc[0]["resolution_runs"] == 1 and stats.iloc[0]["orientation_switches"] == 0
+
+
+def test_empty_gallery():
+    stats = capture_order_stats(_images([]), _pages([(1, 0, 32, 0, 0)]), 0, NOW).iloc[0]
+    assert (stats["image_count"], stats["resolution_runs"], stats["longest_resolution_run"]) == (
+        0,
+        0,
+        0,
+    )
+    assert pd.isna(stats["first_image_id"])
+    assert stats["untimestamped_count"] == 0

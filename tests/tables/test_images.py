@@ -1,0 +1,75 @@
+"""The `images` table's derived columns and the schema every file is written with."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pyarrow as pa
+import pytest
+
+from ninepic_pipeline.api.models import Gallery, PageRead, Pagination
+from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, images_table
+
+T1 = datetime(2026, 12, 3, 2, 0, 1, tzinfo=UTC)
+T2 = datetime(2026, 12, 3, 2, 0, 2, tzinfo=UTC)
+
+
+def _gallery() -> Gallery:
+    pagination = Pagination(4, 1, 2, True, False, 2)
+    return Gallery(
+        org_id=903,
+        event_id=1,
+        image_id=["a", "b", "c", "d"],
+        page=[1, 1, 2, 2],
+        width=[3000, 4000, 5000, None],
+        height=[4000, 3000, 5000, 100],
+        img_url=["u/a", "u/b", None, "u/d"],
+        thumbnail_url=["t/a", "t/b", "t/c", "t/d"],
+        original_url=[None] * 4,
+        pages=[PageRead(1, pagination, 2, 2, T1), PageRead(2, pagination, 2, 2, T2)],
+    )
+
+
+def test_derived_columns():
+    rows = images_table(_gallery()).to_pylist()
+    assert [r["capture_rank"] for r in rows] == [1, 2, 3, 4]
+    assert [r["megapixels"] for r in rows] == [12.0, 12.0, 25.0, None]
+    assert rows[0]["aspect_ratio"] == pytest.approx(0.75)
+    assert rows[3]["aspect_ratio"] is None
+    assert [r["orientation"] for r in rows] == ["portrait", "landscape", "square", None]
+    assert [r["fetched_at"] for r in rows] == [T1, T1, T2, T2]
+
+
+def test_empty_gallery_keeps_the_declared_types():
+    table = images_table(Gallery(org_id=903, event_id=1))
+    assert table.num_rows == 0
+    assert table.schema == TABLE_SCHEMAS["images"]
+
+
+def test_conform_casts_all_null_columns_to_declared_types():
+    schema = TABLE_SCHEMAS["images"]
+    raw = pa.table({name: pa.nulls(0) for name in schema.names})
+    assert conform(raw, schema).schema == schema
+
+
+def test_conform_names_a_missing_column():
+    with pytest.raises(ValueError, match=r"missing column\(s\) \['fetched_at'\]"):
+        conform(images_table(_gallery()).drop(["fetched_at"]), TABLE_SCHEMAS["images"])
+
+
+def test_conform_refuses_nulls_in_a_required_column():
+    table = images_table(_gallery())
+    broken = table.set_column(0, "image_id", pa.array(["a", None, "c", "d"]))
+    with pytest.raises(ValueError, match="'image_id' has nulls"):
+        conform(broken, TABLE_SCHEMAS["images"])
+
+
+@pytest.mark.parametrize("table", sorted(TABLE_SCHEMAS))
+def test_declared_schemas_hold_only_types_every_reader_takes(table):
+    for field in TABLE_SCHEMAS[table]:
+        assert not pa.types.is_null(field.type)
+        assert not pa.types.is_unsigned_integer(field.type)
+        if pa.types.is_timestamp(field.type):
+            assert field.type.unit == "us"
+        if pa.types.is_integer(field.type):
+            assert field.type == pa.int64()

@@ -1,0 +1,68 @@
+"""`image_size_stats` on small frames whose answers are worked out by hand."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+
+from ninepic_pipeline.tables import image_size_stats
+
+NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
+
+
+def _images(sizes: list[tuple[int | None, int | None]]) -> pd.DataFrame:
+    width = pd.array([w for w, _ in sizes], dtype="Int64")
+    height = pd.array([h for _, h in sizes], dtype="Int64")
+    frame = pd.DataFrame(
+        {"capture_rank": range(1, len(sizes) + 1), "width": width, "height": height}
+    )
+    frame["megapixels"] = frame["width"].astype("Float64") * frame["height"] / 1e6
+    frame["orientation"] = [
+        None
+        if w is None or h is None
+        else "portrait"
+        if h > w
+        else "landscape"
+        if w > h
+        else "square"
+        for w, h in sizes
+    ]
+    return frame
+
+
+def test_counts_extremes_and_percentiles():
+    stats = image_size_stats(
+        _images([(2000, 1000), (4000, 2000), (3000, 3000), (5000, None), (None, 7000)]), NOW
+    ).iloc[0]
+    assert (stats["image_count"], stats["sized_count"], stats["unknown_size_count"]) == (5, 3, 2)
+    # Widths known: 2000, 4000, 3000, 5000 -> each side's stats leave out only its own nulls.
+    assert (stats["width_min"], stats["width_max"]) == (2000, 5000)
+    assert stats["width_mean"] == 3500.0 and stats["width_median"] == 3500.0
+    assert (stats["height_min"], stats["height_max"]) == (1000, 7000)
+    assert stats["height_median"] == 2500.0
+    # Megapixels of sized photos: 2, 8, 9. p05 = 2 + 0.1 * (8 - 2); p95 = 8 + 0.9 * (9 - 8).
+    assert stats["megapixels_median"] == 8.0
+    assert stats["megapixels_p05"] == pytest.approx(2.6)
+    assert stats["megapixels_p95"] == pytest.approx(8.9)
+    assert (stats["portrait_count"], stats["landscape_count"], stats["square_count"]) == (0, 2, 1)
+    assert stats["distinct_resolutions"] == 3
+    assert stats["computed_at"] == pd.Timestamp(NOW)
+
+
+def test_top_resolution_tie_goes_to_the_earliest_in_capture_order():
+    sizes = [(10, 20), (30, 40), (30, 40), (10, 20), (50, 50)]
+    assert image_size_stats(_images(sizes), NOW).iloc[0]["top_resolution"] == "10x20"
+    shuffled = _images(sizes).iloc[::-1]  # row order is not capture order: rank decides
+    assert image_size_stats(shuffled, NOW).iloc[0]["top_resolution"] == "10x20"
+    assert image_size_stats(_images([*sizes, (30, 40)]), NOW).iloc[0]["top_resolution"] == "30x40"
+
+
+def test_no_sized_photo_gives_null_statistics_not_zeros():
+    stats = image_size_stats(_images([(None, None), (100, None)]), NOW).iloc[0]
+    assert stats["sized_count"] == 0 and stats["unknown_size_count"] == 2
+    assert stats["width_min"] == 100
+    assert pd.isna(stats["height_min"]) and pd.isna(stats["megapixels_p95"])
+    assert pd.isna(stats["top_resolution"])
+    assert stats["distinct_resolutions"] == 0
