@@ -1,0 +1,1 @@
+"""Dagster wiring: assets, partitions, resources, IO, jobs, schedules and sensors."""

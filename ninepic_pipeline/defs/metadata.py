@@ -1,0 +1,60 @@
+"""Dagster metadata for tables: their schema for the UI, and what each materialization wrote."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pyarrow as pa
+
+PREVIEW_ROWS = 5
+PREVIEW_CELL_CHARS = 40
+
+
+def column_schema(schema: pa.Schema) -> dg.TableSchema:
+    """The declared Arrow schema as Dagster's column schema, descriptions included."""
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=field.name,
+                type=str(field.type),
+                description=(field.metadata or {}).get(b"description", b"").decode() or None,
+                constraints=dg.TableColumnConstraints(nullable=field.nullable),
+            )
+            for field in schema
+        ]
+    )
+
+
+def definition_metadata(schema: pa.Schema) -> dict[str, Any]:
+    return {"dagster/column_schema": column_schema(schema)}
+
+
+def _cell(value: Any) -> str:
+    text = "" if value is None else str(value)
+    if len(text) > PREVIEW_CELL_CHARS:
+        text = text[: PREVIEW_CELL_CHARS - 1] + "…"
+    return text.replace("|", "\\|")
+
+
+def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
+    head = table.slice(0, rows).to_pylist()
+    lines = [
+        "| " + " | ".join(table.column_names) + " |",
+        "|" + "---|" * table.num_columns,
+        *(
+            "| " + " | ".join(_cell(row[name]) for name in table.column_names) + " |"
+            for row in head
+        ),
+    ]
+    return "\n".join(lines)
+
+
+def table_metadata(table: pa.Table, path: Path) -> dict[str, Any]:
+    return {
+        "dagster/row_count": table.num_rows,
+        "dagster/column_schema": column_schema(table.schema),
+        "path": dg.MetadataValue.path(str(path)),
+        "preview": dg.MetadataValue.md(markdown_preview(table)),
+    }

@@ -1,0 +1,46 @@
+"""`NinepicApi`: the 9pic API as a Dagster resource, configured from the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import dagster as dg
+from pydantic import Field
+
+from ninepic_pipeline.api import DEFAULT_BASE_URL, NinepicClient, NinepicError, Timeouts
+
+
+class NinepicApi(dg.ConfigurableResource):
+    """One organisation's 9pic API. Give `api_key` as `EnvVar` so the UI shows only its name."""
+
+    api_key: str = Field(description="9pic API key (set from NINEPIC_API_KEY, never in clear)")
+    org_id: int = Field(description="9pic organisation id (NINEPIC_ORG_ID)")
+    base_url: str = Field(default=DEFAULT_BASE_URL, description="API base URL (NINEPIC_BASE_URL)")
+    page_size: int = Field(default=100, description="Photos per page asked for; 100 is the max")
+    connect_timeout_s: float = 5.0
+    read_timeout_s: float = 30.0
+
+    @contextmanager
+    def open(self) -> Iterator[NinepicClient]:
+        """A client for the block; any API error leaves it as a one-line `Failure`.
+
+        Client errors (4xx, bad configuration) are marked not worth a run retry; exhausted
+        throttling, server and network errors are.
+        """
+        try:
+            client = NinepicClient(
+                api_key=self.api_key,
+                org_id=self.org_id,
+                base_url=self.base_url,
+                page_size=self.page_size,
+                timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+            )
+        except (NinepicError, ValueError) as error:
+            raise dg.Failure(description=str(error), allow_retries=False) from None
+        try:
+            yield client
+        except NinepicError as error:
+            raise dg.Failure(description=str(error), allow_retries=error.retryable) from None
+        finally:
+            client.close()
