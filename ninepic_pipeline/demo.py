@@ -1,0 +1,116 @@
+"""The main job on the sandbox, end to end: `ninepic-demo` (the README's first command).
+
+Starts the sandbox, materializes the events table, registers every event as a partition, runs
+the gallery job for each through Dagster on the DAGSTER_HOME instance (real runs, visible in
+the UI afterwards), prints a summary read back from the Parquet files, and stops the sandbox.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.dataset as ds
+
+from ninepic_pipeline.sandbox import SandboxServer
+from ninepic_pipeline.tables import to_frame
+from ninepic_pipeline.tables.summary import gallery_summary
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SANDBOX_ORG = 903
+# The runs' full logs are in the instance (and the UI); the terminal gets warnings and worse.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="ninepic-demo", description=__doc__.split("\n")[0])
+    parser.add_argument("--org", type=int, default=SANDBOX_ORG, help="sandbox org (903 or 904)")
+    parser.add_argument(
+        "--warehouse",
+        default=os.environ.get("NINEPIC_WAREHOUSE", str(PROJECT_ROOT / "warehouse")),
+        help="where the Parquet tables go (default: NINEPIC_WAREHOUSE or ./warehouse)",
+    )
+    return parser.parse_args(argv)
+
+
+def _read_table(warehouse: Path, table: str) -> pd.DataFrame:
+    """A table as BI tools see it: the Hive-partitioned dataset, event_id from the path."""
+    dataset = ds.dataset(warehouse / table, format="parquet", partitioning="hive")
+    return to_frame(dataset.to_table())
+
+
+def _failure_message(result) -> str:
+    for event in result.all_events:
+        if event.is_failure and event.step_failure_data is not None:
+            user = event.step_failure_data.user_failure_data
+            if user is not None and user.description:
+                return user.description
+            return event.step_failure_data.error.message.strip().splitlines()[-1]
+    return "the run failed; open the Dagster UI for its logs"
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse_args(argv)
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT / "dagster_home"))
+    if not Path(os.environ["DAGSTER_HOME"]).is_absolute():
+        print("DAGSTER_HOME must be an absolute path", file=sys.stderr)
+        return 2
+    warehouse = Path(args.warehouse).resolve()
+
+    with SandboxServer() as sandbox:
+        if args.org not in sandbox.keys:
+            print(f"the sandbox has no org {args.org}; use one of {sorted(sandbox.keys)}")
+            return 2
+        print(f"sandbox API on {sandbox.url} (org {args.org})")
+        # The key goes to this process's environment only: Dagster sees the variable's name.
+        os.environ.update(
+            NINEPIC_API_KEY=sandbox.keys[args.org],
+            NINEPIC_ORG_ID=str(args.org),
+            NINEPIC_BASE_URL=sandbox.url,
+            NINEPIC_WAREHOUSE=str(warehouse),
+        )
+        # Imported only now: the definitions read the environment set just above.
+        from dagster import DagsterInstance
+
+        from ninepic_pipeline.definitions import defs
+
+        instance = DagsterInstance.get()
+        result = defs.resolve_job_def("events_job").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
+        if not result.success:
+            print(f"events_job failed: {_failure_message(result)}", file=sys.stderr)
+            return 1
+        keys = [str(e) for e in _read_table(warehouse, "events")["event_id"]]
+        instance.add_dynamic_partitions("events", keys)
+        print(f"registered {len(keys)} event partition(s): {', '.join(keys)}")
+
+        gallery_job = defs.resolve_job_def("gallery_job")
+        failed = 0
+        for key in keys:
+            run = gallery_job.execute_in_process(
+                instance=instance, partition_key=key, run_config=QUIET, raise_on_error=False
+            )
+            state = "ok" if run.success else f"FAILED: {_failure_message(run)}"
+            failed += not run.success
+            print(f"  event {key}: run {run.run_id[:8]} {state}")
+
+    summary = gallery_summary(
+        _read_table(warehouse, "events"),
+        _read_table(warehouse, "image_size_stats"),
+        _read_table(warehouse, "capture_order_stats"),
+    )
+    print(f"\nParquet tables in {warehouse}:")
+    for table in sorted(p.name for p in warehouse.iterdir() if p.is_dir()):
+        print(f"  {table}/")
+    print(f"Dagster runs in {os.environ['DAGSTER_HOME']} (see README: opening the UI)\n")
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(summary.to_string(index=False))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
