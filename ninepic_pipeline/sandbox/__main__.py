@@ -1,6 +1,7 @@
 """CLI: run the sandbox in the foreground until SIGINT or SIGTERM.
 
 python -m ninepic_pipeline.sandbox --port 8765 --key dev-key
+python -m ninepic_pipeline.sandbox --chaos everything --chaos-seed 7 --photos 100000
 """
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from .defaults import DOCS_ORG_ID
+from .chaos import Chaos
+from .chaos_cli import add_chaos_arguments, chaos_from_args, describe
+from .defaults import DOCS_ORG_ID, add_generated_event, default_world
 from .server import SandboxServer
+from .world import World
+
+DEFAULT_GENERATED_EVENT_ID = 1000
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,27 +40,60 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"API key for org {DOCS_ORG_ID} (default: random); other orgs get random keys",
     )
     parser.add_argument(
-        "--latency-ms",
-        type=float,
-        default=0.0,
-        metavar="MS",
-        help="delay before answering each request, in milliseconds (default: 0)",
+        "--photos",
+        type=int,
+        metavar="N",
+        help=f"add one generated event of N photos to org {DOCS_ORG_ID}, e.g. for benchmarks",
     )
+    parser.add_argument(
+        "--event-id",
+        type=int,
+        metavar="E",
+        help=f"event id of the --photos event (default: {DEFAULT_GENERATED_EVENT_ID})",
+    )
+    add_chaos_arguments(parser)
     return parser
+
+
+def _generated_event_id(args: argparse.Namespace) -> int:
+    return DEFAULT_GENERATED_EVENT_ID if args.event_id is None else int(args.event_id)
+
+
+def _world(args: argparse.Namespace) -> World:
+    """The default world, plus the --photos event; raises ValueError for a bad request."""
+    world = default_world()
+    if args.photos is None:
+        if args.event_id is not None:
+            raise ValueError("--event-id needs --photos")
+        return world
+    if args.photos < 1:
+        raise ValueError("--photos must be at least 1")
+    event_id = _generated_event_id(args)
+    if event_id < 1:
+        raise ValueError("--event-id must be a positive integer")
+    if world.find_event(DOCS_ORG_ID, event_id) is not None:
+        raise ValueError(f"--event-id {event_id}: org {DOCS_ORG_ID} already has that event")
+    add_generated_event(world, event_id, args.photos)
+    return world
+
+
+def _settings(args: argparse.Namespace) -> tuple[World, Chaos]:
+    if args.latency_ms is not None and args.latency_ms < 0:
+        raise ValueError("--latency-ms must not be negative")
+    if args.key is not None and not args.key:
+        raise ValueError("--key must not be empty")
+    return _world(args), chaos_from_args(args)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.latency_ms < 0:
-        print("error: --latency-ms must not be negative", file=sys.stderr)
-        return 2
-    if args.key is not None and not args.key:
-        print("error: --key must not be empty", file=sys.stderr)
+    try:
+        world, chaos = _settings(args)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     keys = {DOCS_ORG_ID: args.key} if args.key else None
-    server = SandboxServer(
-        host=args.host, port=args.port, keys=keys, latency_s=args.latency_ms / 1000
-    )
+    server = SandboxServer(world, host=args.host, port=args.port, keys=keys, chaos=chaos)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -71,6 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"9pic sandbox listening on {server.url}")
         for org_id, key in sorted(server.keys.items()):
             print(f"org {org_id} key: {key}")
+        if args.photos is not None:
+            event_id = _generated_event_id(args)
+            print(f"org {DOCS_ORG_ID} event {event_id}: {args.photos} photos")
+        if chaos.active:
+            print(f"chaos: {describe(chaos)}")
         sys.stdout.flush()
         # A timed wait keeps the main thread responsive to signals on every platform.
         while not stop.wait(0.2):

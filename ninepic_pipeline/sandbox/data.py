@@ -11,6 +11,7 @@ from __future__ import annotations
 import bisect
 import enum
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -190,6 +191,13 @@ class Gallery:
         times.insert(index, t)
         self._version += 1
 
+    def set_size(self, index: int, width: int | None, height: int | None) -> None:
+        """Replace the dimensions of the photo at `index` (e.g. to make them unknown)."""
+        index = range(len(self._ids))[index]
+        _check_photo(Photo(self._ids[index], width, height))
+        self._widths[index] = width
+        self._heights[index] = height
+
     def position_for(self, captured_at: datetime | None) -> int:
         """Where a new photo with this capture time lands: after all photos with equal time."""
         if captured_at is None:
@@ -249,3 +257,6 @@ class Event:
     # Drives ids of photos uploaded later, so a replayed test sees the same ids.
     upload_seed: str = ""
     uploads: int = 0
+    # ((width, height), weight) pairs the gallery was generated from, so photos uploaded later
+    # come from the same cameras; empty means the generator's default.
+    camera_sizes: Sequence[tuple[tuple[int, int], float]] = ()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final
 
-from .data import Photo
+from .data import Event, Photo
 from .generate import MIXED_CAMERA_SIZES
 from .world import World
 
@@ -97,3 +97,24 @@ def default_world() -> World:
         span_hours=3,
     )
     return world
+
+
+def add_generated_event(
+    world: World, event_id: int, photos: int, org_id: int = DOCS_ORG_ID
+) -> Event:
+    """Add a large generated event, shaped like the marathon, e.g. for benchmarks.
+
+    Like the default events it has a seed of its own (its ids), a few untimestamped photos and
+    a few unknown sizes, so a benchmark reads the same awkward cases at scale.
+    """
+    return world.add_event(
+        org_id,
+        event_id,
+        f"Generated {photos} photos",
+        event_date="2026-07-04T07:00:00",
+        photos=photos,
+        span_hours=8,
+        untimestamped=photos // 100,
+        null_dims=photos // 200,
+        sizes=MIXED_CAMERA_SIZES,
+    )

@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from .chaos import Chaos, ChaosEngine
 from .defaults import default_world
 from .faults import FaultQueue
 from .routes import Request, Response, error_response, handle
@@ -85,11 +86,11 @@ class _Handler(BaseHTTPRequestHandler):
             response = fault.response()
         else:
             request = Request(self.command, path, query, self.headers.get("X-API-Key"))
-            try:
-                response = handle(sandbox.world, sandbox.keys, request)
-            except Exception:
-                traceback.print_exc(file=sys.stderr)
-                response = error_response(500, "Internal failure")
+            # One world and one engine for the whole request, even if either is replaced now.
+            world = sandbox.world
+            response = sandbox._engine.respond(
+                world, request, lambda: _answer(world, sandbox.keys, request)
+            )
         # Logged before sending, so a client that has its reply always finds it in the log.
         sandbox._record(RequestLogEntry(self.command, path, query, response.status))
         self._send(response)
@@ -110,6 +111,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.end_headers()
         self.wfile.write(response.body)
+
+
+def _answer(world: World, keys: Mapping[int, str], request: Request) -> Response:
+    try:
+        return handle(world, keys, request)
+    except Exception:
+        traceback.print_exc(file=sys.stderr)
+        return error_response(500, "Internal failure")
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -155,7 +164,9 @@ class SandboxServer:
     """A local server speaking the 9pic external API over a World.
 
     `keys` maps org id to API key; orgs of the world without one get a random key. Keys,
-    `latency_s` and `world` may be changed while the server runs.
+    `latency_s` and `world` may be changed while the server runs. `chaos` turns on seeded
+    fault modes (see `Chaos`), applied after the scripted `faults`; replacing it (`set_chaos`)
+    starts over from its seed and applies its size modes to the world of that moment.
     """
 
     def __init__(
@@ -165,6 +176,7 @@ class SandboxServer:
         port: int = 0,
         keys: Mapping[int, str] | None = None,
         latency_s: float = 0.0,
+        chaos: Chaos | None = None,
     ) -> None:
         self.world = world if world is not None else default_world()
         self.host = host
@@ -175,6 +187,7 @@ class SandboxServer:
         self.keys.update(keys or {})
         self.latency_s = latency_s
         self.faults = FaultQueue()
+        self._engine = ChaosEngine(chaos or Chaos(), self.world)
         self._log: list[RequestLogEntry] = []
         self._log_lock = threading.Lock()
         self._httpd: _HTTPServer | None = None
@@ -219,6 +232,26 @@ class SandboxServer:
     def url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def chaos(self) -> Chaos:
+        return self._engine.chaos
+
+    @chaos.setter
+    def chaos(self, chaos: Chaos | None) -> None:
+        self.set_chaos(chaos)
+
+    def set_chaos(self, chaos: Chaos | None) -> None:
+        """Switch to `chaos` (None: all off) with a fresh engine: new generator, zeroed stats.
+
+        Its size modes change the current world now, on top of any earlier chaos's changes.
+        """
+        self._engine = ChaosEngine(chaos or Chaos(), self.world)
+
+    @property
+    def chaos_stats(self) -> dict[str, int]:
+        """How many times each kind of chaos fault was injected since the chaos was set."""
+        return self._engine.stats
 
     @property
     def request_log(self) -> list[RequestLogEntry]:

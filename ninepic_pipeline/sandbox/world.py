@@ -18,7 +18,14 @@ from .data import (
     TimelineDay,
     image_url,
 )
-from .generate import Sizes, generate_gallery, parse_event_date, slugify, upload_id
+from .generate import (
+    MARATHON_SIZES,
+    Sizes,
+    generate_gallery,
+    parse_event_date,
+    slugify,
+    upload_id,
+)
 
 _T = TypeVar("_T")
 
@@ -117,6 +124,7 @@ class World:
             timeline_search=timeline,
             gallery=gallery,
             upload_seed=f"{effective_seed}/uploads",
+            camera_sizes=tuple(sizes or MARATHON_SIZES),
         )
         with self._lock:
             events = self._orgs.setdefault(org_id, {})
@@ -227,3 +235,9 @@ class World:
     def delete_photo(self, org_id: int, event_id: int, index: int) -> Photo:
         """Remove and return the photo at gallery position `index`."""
         return self._with_gallery(org_id, event_id, lambda g: g.delete(index))
+
+    def set_size(
+        self, org_id: int, event_id: int, index: int, width: int | None, height: int | None
+    ) -> None:
+        """Replace the dimensions of the photo at gallery position `index`."""
+        self._with_gallery(org_id, event_id, lambda g: g.set_size(index, width, height))
