@@ -21,8 +21,8 @@ from ninepic_pipeline.tables.summary import gallery_summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ORG = 903
-# The runs' full logs are in the instance (and the UI); the terminal gets warnings and worse.
-QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The runs' full logs are in the instance (and the UI); the terminal gets errors only.
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,20 +36,72 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _read_table(warehouse: Path, table: str) -> pd.DataFrame:
+def _read_table(warehouse: Path, table: str) -> pd.DataFrame | None:
     """A table as BI tools see it: the Hive-partitioned dataset, event_id from the path."""
+    if not (warehouse / table).is_dir():
+        return None
     dataset = ds.dataset(warehouse / table, format="parquet", partitioning="hive")
     return to_frame(dataset.to_table())
 
 
 def _failure_message(result) -> str:
+    """The first step failure's own description, one line."""
     for event in result.all_events:
         if event.is_failure and event.step_failure_data is not None:
             user = event.step_failure_data.user_failure_data
             if user is not None and user.description:
                 return user.description
-            return event.step_failure_data.error.message.strip().splitlines()[-1]
+            error = event.step_failure_data.error
+            while error.cause is not None:
+                error = error.cause
+            return error.message.strip().splitlines()[-1]
     return "the run failed; open the Dagster UI for its logs"
+
+
+def _run_all(warehouse: Path) -> int:
+    """Materialize events, register them as partitions, run each gallery; failed runs count."""
+    # Imported only now: the definitions read the environment the caller just set.
+    from dagster import DagsterInstance
+
+    from ninepic_pipeline.definitions import defs
+
+    instance = DagsterInstance.get()
+    result = defs.resolve_job_def("events_job").execute_in_process(
+        instance=instance, run_config=QUIET, raise_on_error=False
+    )
+    if not result.success:
+        print(f"events_job failed: {_failure_message(result)}", file=sys.stderr)
+        return 1
+    events = _read_table(warehouse, "events")
+    keys = [str(event_id) for event_id in events["event_id"]] if events is not None else []
+    instance.add_dynamic_partitions("events", keys)
+    print(f"registered {len(keys)} event partition(s): {', '.join(keys)}")
+    failed = 0
+    gallery_job = defs.resolve_job_def("gallery_job")
+    for key in keys:
+        run = gallery_job.execute_in_process(
+            instance=instance, partition_key=key, run_config=QUIET, raise_on_error=False
+        )
+        failed += not run.success
+        state = "ok" if run.success else f"FAILED: {_failure_message(run)}"
+        print(f"  event {key}: run {run.run_id[:8]} {state}")
+    return failed
+
+
+def _print_summary(warehouse: Path) -> None:
+    frames = [
+        _read_table(warehouse, t) for t in ("events", "image_size_stats", "capture_order_stats")
+    ]
+    print(f"\nParquet tables in {warehouse}:")
+    for table in sorted(p.name for p in warehouse.iterdir() if p.is_dir() and p.name[0] != "_"):
+        print(f"  {table}/")
+    print(f"Dagster runs in {os.environ['DAGSTER_HOME']} (see README: opening the UI)\n")
+    if any(frame is None for frame in frames):
+        print("no statistics were written: every gallery run failed")
+        return
+    summary = gallery_summary(*frames).astype(object)
+    with pd.option_context("display.width", 200, "display.max_columns", None):
+        print(summary.where(summary.notna(), "-").to_string(index=False))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         print("DAGSTER_HOME must be an absolute path", file=sys.stderr)
         return 2
     warehouse = Path(args.warehouse).resolve()
-
     with SandboxServer() as sandbox:
         if args.org not in sandbox.keys:
             print(f"the sandbox has no org {args.org}; use one of {sorted(sandbox.keys)}")
@@ -72,43 +123,9 @@ def main(argv: list[str] | None = None) -> int:
             NINEPIC_BASE_URL=sandbox.url,
             NINEPIC_WAREHOUSE=str(warehouse),
         )
-        # Imported only now: the definitions read the environment set just above.
-        from dagster import DagsterInstance
-
-        from ninepic_pipeline.definitions import defs
-
-        instance = DagsterInstance.get()
-        result = defs.resolve_job_def("events_job").execute_in_process(
-            instance=instance, run_config=QUIET, raise_on_error=False
-        )
-        if not result.success:
-            print(f"events_job failed: {_failure_message(result)}", file=sys.stderr)
-            return 1
-        keys = [str(e) for e in _read_table(warehouse, "events")["event_id"]]
-        instance.add_dynamic_partitions("events", keys)
-        print(f"registered {len(keys)} event partition(s): {', '.join(keys)}")
-
-        gallery_job = defs.resolve_job_def("gallery_job")
-        failed = 0
-        for key in keys:
-            run = gallery_job.execute_in_process(
-                instance=instance, partition_key=key, run_config=QUIET, raise_on_error=False
-            )
-            state = "ok" if run.success else f"FAILED: {_failure_message(run)}"
-            failed += not run.success
-            print(f"  event {key}: run {run.run_id[:8]} {state}")
-
-    summary = gallery_summary(
-        _read_table(warehouse, "events"),
-        _read_table(warehouse, "image_size_stats"),
-        _read_table(warehouse, "capture_order_stats"),
-    )
-    print(f"\nParquet tables in {warehouse}:")
-    for table in sorted(p.name for p in warehouse.iterdir() if p.is_dir()):
-        print(f"  {table}/")
-    print(f"Dagster runs in {os.environ['DAGSTER_HOME']} (see README: opening the UI)\n")
-    with pd.option_context("display.width", 200, "display.max_columns", None):
-        print(summary.to_string(index=False))
+        failed = _run_all(warehouse)
+    if warehouse.is_dir():
+        _print_summary(warehouse)
     return 1 if failed else 0
 
 

@@ -5,13 +5,24 @@
 Hive-partitioned readers expect. A file is written under a hidden temporary name in the same
 folder and renamed over the old one, so a reader sees the old file or the new one, never half of
 either, and a failed write leaves the old file as it was.
+
+Several tables that must change together (one event's snapshot and its statistics) go through a
+`transaction`: every file is staged first under `_staging/`, and only when all are written whole
+is a manifest laid down and the files renamed into place. A crash before the manifest leaves
+every table as it was; a crash after it is rolled forward by the next transaction, so the tables
+never stay half old and half new.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
+import shutil
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 import pyarrow as pa
@@ -23,6 +34,12 @@ PARTITION_COLUMN = "event_id"
 # pyarrow/Spark dataset discovery pick a temporary file up.
 _TMP_PREFIX = ".tmp-"
 ROW_GROUP_SIZE = 128 * 1024
+# Leading underscore: Hive-style readers (pyarrow, Spark) skip it, and no table glob reaches it.
+STAGING = "_staging"
+MANIFEST = "MANIFEST.json"
+STAGED_SUFFIX = ".staged"
+# A staging folder without a manifest this old belongs to a run that died before committing.
+ABANDONED_AFTER_S = 6 * 3600
 
 
 class Warehouse:
@@ -43,21 +60,38 @@ class Warehouse:
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.parent / f"{_TMP_PREFIX}{uuid.uuid4().hex}.{PART_FILE}.incomplete"
         try:
-            with open(tmp, "wb") as handle:
-                pq.write_table(
-                    data,
-                    handle,
-                    compression="zstd",
-                    row_group_size=ROW_GROUP_SIZE,
-                    write_statistics=True,
-                )
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write_parquet(data, tmp)
             os.replace(tmp, target)
         finally:
             tmp.unlink(missing_ok=True)
         _fsync_dir(target.parent)
         return target
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Files staged in the block replace their tables together when it exits cleanly."""
+        self.recover()
+        folder = self.root / STAGING / uuid.uuid4().hex
+        folder.mkdir(parents=True)
+        transaction = Transaction(self, folder)
+        try:
+            yield transaction
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            _remove_if_empty(folder.parent)
+            raise
+        transaction.commit()
+
+    def recover(self) -> None:
+        """Finish commits that a crash interrupted; drop long-abandoned staging folders."""
+        staging = self.root / STAGING
+        if not staging.is_dir():
+            return
+        for folder in staging.iterdir():
+            if (folder / MANIFEST).exists():
+                _publish(self.root, folder)
+            elif time.time() - folder.stat().st_mtime > ABANDONED_AFTER_S:
+                shutil.rmtree(folder, ignore_errors=True)
 
     def read(
         self, table: str, event_id: int | None = None, columns: Sequence[str] | None = None
@@ -70,6 +104,79 @@ class Warehouse:
                 "materialize it first"
             )
         return pq.read_table(path, columns=list(columns) if columns is not None else None)
+
+
+class Transaction:
+    """Files staged for one commit; see `Warehouse.transaction`."""
+
+    def __init__(self, warehouse: Warehouse, folder: Path) -> None:
+        self.warehouse = warehouse
+        self.folder = folder
+        self._moves: list[tuple[Path, Path]] = []
+
+    def stage(self, table: str, data: pa.Table, event_id: int | None = None) -> Path:
+        """Write `data` whole to staging; returns the staged file, readable until commit."""
+        target = self.warehouse.path(table, event_id)
+        staged = self.folder / target.relative_to(self.warehouse.root)
+        staged = staged.with_name(staged.name + STAGED_SUFFIX)
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        _write_parquet(data, staged)
+        self._moves.append((staged, target))
+        return staged
+
+    def commit(self) -> None:
+        root = self.warehouse.root
+        # Relative paths: a warehouse moved or mounted elsewhere still recovers.
+        manifest = [
+            [str(staged.relative_to(root)), str(target.relative_to(root))]
+            for staged, target in self._moves
+        ]
+        tmp = self.folder / (MANIFEST + ".incomplete")
+        tmp.write_text(json.dumps(manifest))
+        _fsync_file(tmp)
+        os.replace(tmp, self.folder / MANIFEST)
+        _fsync_dir(self.folder)
+        _publish(root, self.folder)
+
+
+def _publish(root: Path, folder: Path) -> None:
+    """Rename every staged file of a committed folder into place, then drop the folder.
+
+    Safe to repeat: a file already moved is skipped, so a commit cut short is finished by
+    running this again.
+    """
+    for staged, target in json.loads((folder / MANIFEST).read_text()):
+        staged_path, target_path = root / staged, root / target
+        if staged_path.exists():
+            target_path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staged_path, target_path)
+            _fsync_dir(target_path.parent)
+    shutil.rmtree(folder, ignore_errors=True)
+    _remove_if_empty(folder.parent)
+
+
+def _remove_if_empty(folder: Path) -> None:
+    """Leave no empty `_staging` behind for a reader listing the warehouse to wonder about."""
+    with contextlib.suppress(OSError):
+        folder.rmdir()
+
+
+def _write_parquet(data: pa.Table, path: Path) -> None:
+    with open(path, "wb") as handle:
+        pq.write_table(
+            data,
+            handle,
+            compression="zstd",
+            row_group_size=ROW_GROUP_SIZE,
+            write_statistics=True,
+        )
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
 
 
 def _fsync_dir(folder: Path) -> None:

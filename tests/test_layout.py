@@ -83,3 +83,20 @@ def test_ruff_format_is_clean():
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    ("module", "absent"),
+    [
+        ("ninepic_pipeline.tables", ["requests", "dagster", "ninepic_pipeline.api.transport"]),
+        ("ninepic_pipeline.api.client", ["dagster", "pandas", "pyarrow"]),
+        ("ninepic_pipeline.sandbox", ["requests", "dagster", "pandas", "pyarrow"]),
+    ],
+)
+def test_importing_a_layer_loads_nothing_it_must_not_know(module, absent):
+    """What actually ends up loaded, indirect imports included."""
+    code = f"import sys, {module}; print(','.join(m for m in sys.argv[1:] if m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code, *absent], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""

@@ -1,50 +1,49 @@
 """Client for the 9pic external API: transport, endpoints, errors and record shapes.
 
-Knows nothing of Dagster or pandas.
+Knows nothing of Dagster or pandas. Names are loaded on first use (PEP 562), so a module that
+needs only the record shapes (`api.models`) does not pull in the HTTP stack with them.
 """
 
-from ninepic_pipeline.api.client import DEFAULT_BASE_URL, NinepicClient, positive_id
-from ninepic_pipeline.api.errors import (
-    GalleryReadError,
-    NinepicAuthMissingError,
-    NinepicBadRequestError,
-    NinepicConfigError,
-    NinepicConnectionError,
-    NinepicError,
-    NinepicForbiddenError,
-    NinepicNotFoundError,
-    NinepicRateLimitError,
-    NinepicResponseError,
-    NinepicServerError,
-    NinepicValidationError,
-)
-from ninepic_pipeline.api.models import Event, EventDetails, Gallery, PageRead, Pagination, Timeline
-from ninepic_pipeline.api.retry import RetryPolicy, parse_retry_after
-from ninepic_pipeline.api.transport import Timeouts
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_BASE_URL",
-    "Event",
-    "EventDetails",
-    "Gallery",
-    "GalleryReadError",
-    "NinepicAuthMissingError",
-    "NinepicBadRequestError",
-    "NinepicClient",
-    "NinepicConfigError",
-    "NinepicConnectionError",
-    "NinepicError",
-    "NinepicForbiddenError",
-    "NinepicNotFoundError",
-    "NinepicRateLimitError",
-    "NinepicResponseError",
-    "NinepicServerError",
-    "NinepicValidationError",
-    "PageRead",
-    "Pagination",
-    "RetryPolicy",
-    "Timeline",
-    "Timeouts",
-    "parse_retry_after",
-    "positive_id",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ninepic_pipeline.api.client": ["DEFAULT_BASE_URL", "NinepicClient", "positive_id"],
+    "ninepic_pipeline.api.errors": [
+        "GalleryReadError",
+        "NinepicAuthMissingError",
+        "NinepicBadRequestError",
+        "NinepicConfigError",
+        "NinepicConnectionError",
+        "NinepicError",
+        "NinepicForbiddenError",
+        "NinepicNotFoundError",
+        "NinepicRateLimitError",
+        "NinepicResponseError",
+        "NinepicServerError",
+        "NinepicValidationError",
+    ],
+    "ninepic_pipeline.api.models": [
+        "Event",
+        "EventDetails",
+        "Gallery",
+        "PageRead",
+        "Pagination",
+        "PassReport",
+        "Timeline",
+    ],
+    "ninepic_pipeline.api.retry": ["RetryPolicy", "parse_retry_after"],
+    "ninepic_pipeline.api.snapshot": ["SnapshotPolicy"],
+    "ninepic_pipeline.api.transport": ["Timeouts"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_MODULE_OF[name]), name)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,18 +17,18 @@ from ninepic_pipeline.api.models import (
     Event,
     EventDetails,
     Gallery,
-    PageRead,
     Pagination,
     Timeline,
     TimelineDay,
-    optional_str,
-    pixels,
 )
 from ninepic_pipeline.api.paging import DEFAULT_MAX_PAGES, MAX_PAGE_SIZE, PageNumberPaginator
 from ninepic_pipeline.api.retry import RetryPolicy
+from ninepic_pipeline.api.snapshot import PageResponse, SnapshotPolicy, SnapshotReader
 from ninepic_pipeline.api.transport import HttpTransport, Timeouts
 
 DEFAULT_BASE_URL = "https://api.9pic.ai"
+
+log = logging.getLogger(__name__)
 
 
 def positive_id(value: Any, what: str) -> int:
@@ -58,9 +59,11 @@ class NinepicClient:
         timeouts: Timeouts | None = None,
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] | None = None,
+        snapshot: SnapshotPolicy | None = None,
     ) -> None:
         self.org_id = positive_id(org_id, "NINEPIC_ORG_ID")
         self.paginator = PageNumberPaginator(page_size=page_size, max_pages=max_pages)
+        self.snapshot = snapshot or SnapshotPolicy(max_pages=max_pages)
         extra = {"sleep": sleep} if sleep is not None else {}
         self.transport = HttpTransport(base_url, api_key, timeouts=timeouts, retry=retry, **extra)
 
@@ -87,14 +90,22 @@ class NinepicClient:
         return data.get("status") == "ok"
 
     def list_events(self) -> list[Event]:
-        """Every event of the org, every page, each event once."""
+        """Every event of the org, every page, each event once.
+
+        An item that is not an event with a positive id is left out with a warning: one bad
+        record must not stop the org's other events from being read.
+        """
         scope = self._scope("List Events")
         events: dict[int, Event] = {}
-        for items, _, _ in self._pages(f"{self._prefix}/events", "events", scope):
+        for items, page, _ in self._pages(f"{self._prefix}/events", "events", scope):
             for item in items:
-                if isinstance(item, dict):
-                    event = Event.from_json(item, scope)
-                    events.setdefault(event.event_id, event)
+                event = Event.from_json(item, scope) if isinstance(item, dict) else None
+                if event is None or event.event_id <= 0:
+                    log.warning(
+                        "List Events page %d of org %d: skipped %r", page, self.org_id, item
+                    )
+                    continue
+                events.setdefault(event.event_id, event)
         return list(events.values())
 
     def event_details(self, event_id: int) -> EventDetails:
@@ -124,33 +135,26 @@ class NinepicClient:
         return Timeline(available=True, days=tuple(TimelineDay.from_json(d, scope) for d in days))
 
     def fetch_gallery(self, event_id: int) -> Gallery:
-        """Every page of an event's photos, in the API's order, first occurrence of each id kept."""
+        """A consistent snapshot of the event's photos, in the API's order (see `snapshot`)."""
         event_id = positive_id(event_id, "event id")
         scope = self._scope("All Photos", event_id)
         retries_before = self.transport.stats.retries
-        gallery = Gallery(org_id=self.org_id, event_id=event_id)
-        seen: set[str] = set()
         path = f"{self._prefix}/event/{event_id}/images"
-        for items, page, pagination in self._pages(path, "images", scope):
-            fetched_at = datetime.now(UTC)
-            new = 0
-            for item in items:
-                image_id = _image_id(item, scope)
-                if image_id in seen:
-                    gallery.duplicates_dropped += 1
-                    continue
-                seen.add(image_id)
-                new += 1
-                gallery.image_id.append(image_id)
-                gallery.page.append(page)
-                gallery.width.append(pixels(item.get("width")))
-                gallery.height.append(pixels(item.get("height")))
-                gallery.img_url.append(optional_str(item.get("img_url")))
-                gallery.thumbnail_url.append(optional_str(item.get("thumbnail_url")))
-                gallery.original_url.append(optional_str(item.get("original_url")))
-            gallery.pages.append(PageRead(page, pagination, len(items), new, fetched_at))
+
+        def fetch_pages(pages: Iterable[int]) -> Iterator[PageResponse]:
+            for page in pages:
+                yield self._image_page(path, page, scope)
+
+        reader = SnapshotReader(fetch_pages, scope, self.org_id, event_id, self.snapshot)
+        gallery = reader.read()
         gallery.retries = self.transport.stats.retries - retries_before
         return gallery
+
+    def _image_page(self, path: str, page: int, scope: RequestScope) -> PageResponse:
+        data = self.transport.get(path, scope, self.paginator.params(page)).data
+        images = _items(data, "images", page, scope)
+        pagination = Pagination.from_json(data.get("pagination"), scope)
+        return PageResponse(page, images, pagination, datetime.now(UTC))
 
     def _pages(
         self, path: str, key: str, scope: RequestScope
@@ -159,27 +163,18 @@ class NinepicClient:
         page: int | None = self.paginator.first_page
         while page is not None:
             data = self.transport.get(path, scope, self.paginator.params(page)).data
-            items = data.get(key)
-            if not isinstance(items, list):
-                raise NinepicResponseError(
-                    f"9pic API on {scope.describe()} sent page {page} without a {key!r} list; "
-                    "the API may have changed: report it with the event id",
-                    scope,
-                )
+            items = _items(data, key, page, scope)
             pagination = Pagination.from_json(data.get("pagination"), scope)
             yield items, page, pagination
             page = self.paginator.next_page(page, pagination, len(items), scope)
 
 
-def _image_id(item: Any, scope: RequestScope) -> str:
-    """The photo's id as an opaque string: the docs call it a UUID but their example is not one."""
-    raw = item.get("image_id") if isinstance(item, dict) else None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = str(raw)
-    if not isinstance(raw, str) or not raw.strip():
+def _items(data: dict[str, Any], key: str, page: int, scope: RequestScope) -> list[Any]:
+    items = data.get(key)
+    if not isinstance(items, list):
         raise NinepicResponseError(
-            f"9pic API on {scope.describe()} sent a photo without an image_id; the photo cannot "
-            "be tracked: report it to 9pic with the event id",
+            f"9pic API on {scope.describe()} sent page {page} without a {key!r} list; "
+            "the API may have changed: report it with the event id",
             scope,
         )
-    return raw
+    return items

@@ -116,11 +116,13 @@ def error_for_status(status: int, scope: RequestScope, api_message: str | None) 
             scope,
         )
     if status == 404:
-        return NinepicNotFoundError(
-            f"9pic API 404 on {where}: not found; check that the event id exists in org "
-            f"{scope.org_id}{detail}",
-            scope,
+        advice = (
+            f"check that the event id exists in org {scope.org_id}"
+            if scope.event_id is not None
+            else "check NINEPIC_BASE_URL (the API's root, e.g. https://api.9pic.ai) and "
+            "NINEPIC_ORG_ID"
         )
+        return NinepicNotFoundError(f"9pic API 404 on {where}: not found; {advice}{detail}", scope)
     if status == 422:
         return NinepicValidationError(
             f"9pic API 422 on {where}: query parameters rejected{detail}; fix the request "
@@ -133,4 +135,9 @@ def error_for_status(status: int, scope: RequestScope, api_message: str | None) 
             "and event ids",
             scope,
         )
-    return NinepicError(f"9pic API {status} on {where}: unexpected answer{detail}", scope, status)
+    return NinepicError(
+        f"9pic API {status} on {where}: an answer the API does not document{detail}; check that "
+        "NINEPIC_BASE_URL points at the 9pic API, and report it with the event id if it does",
+        scope,
+        status,
+    )

@@ -26,10 +26,14 @@ def _int(value: Any) -> int | None:
     return None
 
 
+# No camera or stitched panorama comes near a million pixels a side; past it the value is noise.
+MAX_SIDE_PX = 1_000_000
+
+
 def pixels(value: Any) -> int | None:
-    """A side in pixels, or None when unknown: a size of zero or less is no size at all."""
+    """A side in pixels, or None when unknown: zero or less, or beyond any camera, is no size."""
     number = _int(value)
-    return number if number is not None and number > 0 else None
+    return number if number is not None and 0 < number <= MAX_SIDE_PX else None
 
 
 def optional_str(value: Any) -> str | None:
@@ -194,11 +198,33 @@ class PageRead:
 
 
 @dataclass
+class PassReport:
+    """What one read of every page saw."""
+
+    number: int
+    pages: int = 0
+    totals: list[int] = field(default_factory=list)
+    unique: int = 0
+    duplicates: int = 0
+    anomalies: list[str] = field(default_factory=list)
+
+    @property
+    def final_total(self) -> int:
+        return self.totals[-1] if self.totals else 0
+
+    @property
+    def consistent(self) -> bool:
+        return not self.anomalies
+
+
+@dataclass
 class Gallery:
     """An event's photos in the API's order, deduplicated, held as columns.
 
     Columns rather than a record per photo keep a large gallery cheap to hold and to turn into
     Arrow; `page[i]` is the page photo i first appeared on, and `pages` say when each was read.
+    `passes` reports every read it took to get a consistent one; `drift_accepted` is set when
+    none was and the best read was kept by policy.
     """
 
     org_id: int
@@ -213,6 +239,8 @@ class Gallery:
     pages: list[PageRead] = field(default_factory=list)
     duplicates_dropped: int = 0
     retries: int = 0
+    passes: list[PassReport] = field(default_factory=list)
+    drift_accepted: bool = False
 
     def __len__(self) -> int:
         return len(self.image_id)

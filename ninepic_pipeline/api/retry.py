@@ -32,7 +32,11 @@ class RetryPolicy:
             raise ValueError("retry waits must not be negative")
 
     def backoff(self, retry_number: int) -> float:
-        """Full-jitter exponential backoff for the n-th retry (1-based), as AWS recommends."""
+        """Exponential backoff with "equal jitter" for the n-th retry (1-based).
+
+        Half the delay is kept and half drawn at random: workers spread out, yet none comes
+        back at once to a gateway that just throttled it.
+        """
         ceiling = min(self.backoff_max_s, self.backoff_base_s * 2 ** (retry_number - 1))
         return self.rng.uniform(ceiling / 2, ceiling)
 

@@ -153,13 +153,32 @@ class HttpTransport:
                 self.base_url + path,
                 params=params,
                 timeout=(self.timeouts.connect_s, self.timeouts.read_s),
+                # A redirect would carry the X-API-Key header to wherever it points.
+                allow_redirects=False,
             )
             body = response.content
         except requests.Timeout:
             raise _Transient("timeout") from None
-        except (requests.ConnectionError, requests.exceptions.ChunkedEncodingError):
+        except (
+            requests.ConnectionError,
+            requests.exceptions.ChunkedEncodingError,
+            requests.exceptions.ContentDecodingError,
+        ):
             raise _Transient("connection error") from None
+        except requests.RequestException as error:
+            raise NinepicConnectionError(
+                f"9pic API request on {scope.describe()} could not be made "
+                f"({type(error).__name__}); check NINEPIC_BASE_URL",
+                scope,
+            ) from None
         status = response.status_code
+        if 300 <= status < 400:
+            raise NinepicConfigError(
+                f"9pic API on {scope.describe()} answered a redirect (HTTP {status}), which is "
+                "not followed so the key stays with the API; set NINEPIC_BASE_URL to the API's "
+                "own address",
+                scope,
+            )
         if status in RETRYABLE_STATUSES:
             raise _Transient(f"HTTP {status}", status, response.headers.get("Retry-After"))
         envelope = _decode(body)
@@ -179,11 +198,13 @@ class HttpTransport:
         return Envelope(data=data, message=str(envelope.get("message") or ""))
 
     def _api_message(self, envelope: dict[str, Any] | None) -> str | None:
-        """The API's own message, single-line, short, and with the key redacted if echoed."""
+        """The API's own message, single-line and short; dropped if it echoes any of the key."""
         if envelope is None or not isinstance(envelope.get("message"), str):
             return None
-        text = " ".join(envelope["message"].split()).replace(self._key, "[redacted]")
-        return text[:API_MESSAGE_MAX_CHARS] or None
+        text = " ".join(envelope["message"].split())[:API_MESSAGE_MAX_CHARS]
+        if _echoes_key(text, self._key):
+            return "[message withheld: it quoted the API key]"
+        return text or None
 
     def _exhausted(self, transient: _Transient, scope: RequestScope, attempts: int) -> NinepicError:
         tail = (
@@ -200,6 +221,15 @@ class HttpTransport:
                 f"9pic API kept failing (HTTP {transient.status}) {tail}", scope, transient.status
             )
         return NinepicConnectionError(f"9pic API request failed ({transient.kind}) {tail}", scope)
+
+
+KEY_ECHO_MIN_CHARS = 8
+
+
+def _echoes_key(text: str, key: str) -> bool:
+    """True when `text` holds any run of the key long enough to help guess it."""
+    width = min(KEY_ECHO_MIN_CHARS, len(key))
+    return any(key[i : i + width] in text for i in range(len(key) - width + 1))
 
 
 def _decode(body: bytes) -> dict[str, Any] | None:

@@ -1,134 +1,125 @@
-"""The gallery assets: thin Dagster wiring over `api` (reading) and `tables` (shaping)."""
+"""The assets: thin Dagster wiring over `api` (reading) and `tables` (shaping and checking)."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
-import pandas as pd
+import pyarrow.parquet as pq
 
-from ninepic_pipeline.defs.metadata import definition_metadata
+from ninepic_pipeline.api import Gallery
+from ninepic_pipeline.defs.checks import check_result, check_specs
+from ninepic_pipeline.defs.metadata import definition_metadata, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
-from ninepic_pipeline.tables import (
-    CAPTURE_COLUMNS,
-    SIZE_COLUMNS,
-    TABLE_SCHEMAS,
-    capture_order_stats,
-    events_frame,
-    gallery_pages_frame,
-    image_size_stats,
-    images_frame,
-)
+from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
+from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
+from ninepic_pipeline.tables.checks import check_schema
+from ninepic_pipeline.tables.snapshot import GALLERY_TABLES, GallerySnapshot, gallery_snapshot
 
 GROUP = "ninepic"
 
+DESCRIPTIONS = {
+    "images": "One row per photo of the event, in the API's capture order.",
+    "gallery_pages": "One row per page request of the gallery read that made `images`.",
+    "image_size_stats": "One row per event: how large its photos are and how they are oriented.",
+    "capture_order_stats": "One row per event: how the gallery was read and how photos run.",
+    "events": "One row per event of the organisation, from every page of List Events.",
+}
+DEPS = {"image_size_stats": ["images"], "capture_order_stats": ["images", "gallery_pages"]}
 
-def _out(name: str, description: str) -> dg.AssetOut:
-    return dg.AssetOut(
-        key=name,
+
+def _spec(name: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        name,
         group_name=GROUP,
-        description=description,
+        description=DESCRIPTIONS[name],
         metadata=definition_metadata(TABLE_SCHEMAS[name]),
         kinds={"parquet"},
+        deps=DEPS.get(name, []),
+        partitions_def=event_partitions,
     )
 
 
-@dg.multi_asset(
-    name="fetch_gallery",
-    outs={
-        "images": _out("images", "One row per photo of the event, in the API's capture order."),
-        "gallery_pages": _out(
-            "gallery_pages", "One row per page request of the gallery read that made `images`."
-        ),
-    },
-    partitions_def=event_partitions,
-)
-def fetch_gallery(context: dg.AssetExecutionContext, ninepic: NinepicApi) -> Iterator[dg.Output]:
-    """Read every page of the event's gallery and store its photos and its page log."""
-    event_id = event_id_from_key(context.partition_key)
-    with ninepic.open() as client:
-        gallery = client.fetch_gallery(event_id)
-    numbers = {
+def _read_numbers(gallery: Gallery) -> dict[str, Any]:
+    """What the UI plots across runs."""
+    return {
         "photos": len(gallery),
         "api_total": gallery.api_total,
         "pages": len(gallery.pages),
         "duplicates_dropped": gallery.duplicates_dropped,
         "retries": gallery.retries,
+        "read_passes": len(gallery.passes),
     }
-    context.log.info(
-        f"event {event_id}: {len(gallery)} photos from {len(gallery.pages)} page(s), "
-        f"{gallery.duplicates_dropped} duplicate(s) dropped, {gallery.retries} retr(ies)"
+
+
+def _stop(snapshot: GallerySnapshot, failed: list[str]) -> Iterator[dg.AssetCheckResult]:
+    yield from (check_result(outcome) for outcome in snapshot.checks)
+    raise dg.Failure(
+        description=f"blocking check(s) failed: {', '.join(failed)}; no table was changed",
+        allow_retries=False,
     )
-    yield dg.Output(images_frame(gallery), output_name="images", metadata=numbers)
-    yield dg.Output(gallery_pages_frame(gallery), output_name="gallery_pages", metadata=numbers)
 
 
-@dg.asset(
-    name="image_size_stats",
-    group_name=GROUP,
+@dg.multi_asset(
+    name="gallery_snapshot",
+    specs=[_spec(name) for name in GALLERY_TABLES],
+    check_specs=[spec for spec in check_specs if spec.asset_key.path[-1] in GALLERY_TABLES],
     partitions_def=event_partitions,
-    kinds={"parquet"},
-    metadata=definition_metadata(TABLE_SCHEMAS["image_size_stats"]),
-    ins={"images": dg.AssetIn(metadata={"columns": SIZE_COLUMNS})},
 )
-def image_size_stats_asset(context: dg.AssetExecutionContext, images: pd.DataFrame) -> pd.DataFrame:
-    """One row per event: how large its photos are and how they are oriented."""
-    event_id_from_key(context.partition_key)
-    stats = image_size_stats(images, computed_at=datetime.now(UTC))
-    context.add_output_metadata(
-        {
-            "photos": int(stats["image_count"].iloc[0]),
-            "sized": int(stats["sized_count"].iloc[0]),
-            "distinct_resolutions": int(stats["distinct_resolutions"].iloc[0]),
-        }
-    )
-    return stats
-
-
-@dg.asset(
-    name="capture_order_stats",
-    group_name=GROUP,
-    partitions_def=event_partitions,
-    kinds={"parquet"},
-    metadata=definition_metadata(TABLE_SCHEMAS["capture_order_stats"]),
-    ins={
-        "images": dg.AssetIn(metadata={"columns": CAPTURE_COLUMNS}),
-        "gallery_pages": dg.AssetIn(),
-    },
-)
-def capture_order_stats_asset(
-    context: dg.AssetExecutionContext,
-    ninepic: NinepicApi,
-    images: pd.DataFrame,
-    gallery_pages: pd.DataFrame,
-) -> pd.DataFrame:
-    """One row per event: how the gallery was read and how photos run through capture order."""
+def gallery_snapshot_asset(
+    context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    """Read a consistent snapshot of the event's gallery; publish its four tables together."""
     event_id = event_id_from_key(context.partition_key)
     with ninepic.open() as client:
+        gallery = client.fetch_gallery(event_id)
         timeline = client.timeline_days(event_id)
     if not timeline.available:
         context.log.warning(
             f"event {event_id}: Photo Timeline is disabled; untimestamped_count is null"
         )
-    stats = capture_order_stats(images, gallery_pages, timeline.total, datetime.now(UTC))
-    context.add_output_metadata(
-        {
-            "photos": int(stats["image_count"].iloc[0]),
-            "resolution_runs": int(stats["resolution_runs"].iloc[0]),
-            "timeline_available": timeline.available,
+    if gallery.drift_accepted:
+        context.log.warning(f"event {event_id}: no consistent read; the best one was kept")
+    snapshot = gallery_snapshot(gallery, timeline.total, computed_at=datetime.now(UTC))
+    failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
+    if failed:
+        yield from _stop(snapshot, failed)
+    store = warehouse.open()
+    with store.transaction() as transaction:
+        staged = {
+            name: transaction.stage(name, table, event_id)
+            for name, table in snapshot.tables.items()
         }
+        schema = check_schema(pq.read_schema(staged["images"]), TABLE_SCHEMAS["images"])
+        if schema.stops_the_run:
+            yield from _stop(
+                GallerySnapshot(snapshot.tables, [*snapshot.checks, schema]),
+                ["images.schema_matches_declared"],
+            )
+    context.log.info(
+        f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
+        f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
     )
-    return stats
+    outcomes = [*snapshot.checks, schema]
+    for name, table in snapshot.tables.items():
+        extra = _read_numbers(gallery) if name == "images" else {}
+        yield dg.MaterializeResult(
+            asset_key=name,
+            metadata={**table_metadata(table, store.path(name, event_id)), **extra},
+            check_results=[check_result(o) for o in outcomes if o.spec.table == name],
+        )
 
 
 @dg.asset(
     group_name=GROUP,
     kinds={"parquet"},
+    description=DESCRIPTIONS["events"],
     metadata=definition_metadata(TABLE_SCHEMAS["events"]),
 )
-def events(context: dg.AssetExecutionContext, ninepic: NinepicApi) -> pd.DataFrame:
-    """One row per event of the organisation, from every page of List Events."""
+def events(ninepic: NinepicApi, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with ninepic.open() as client:
         listed = client.list_events()
-    context.add_output_metadata({"events": len(listed)})
-    return events_frame(listed, fetched_at=datetime.now(UTC))
+    table = conform(events_frame(listed, fetched_at=datetime.now(UTC)), TABLE_SCHEMAS["events"])
+    path = warehouse.open().write("events", table)
+    return dg.MaterializeResult(metadata={**table_metadata(table, path), "events": len(listed)})

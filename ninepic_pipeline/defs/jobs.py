@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from ninepic_pipeline.defs.assets import capture_order_stats_asset, events, fetch_gallery
-from ninepic_pipeline.defs.assets import image_size_stats_asset as image_size_stats
+from ninepic_pipeline.defs.assets import events, gallery_snapshot_asset
 
 EVENT_TAG = "ninepic/event"
 
-# In-process: a run is one event's three small steps, so a process per step would cost more
-# than the work itself.
+# In-process: a run is one event's single step, so a process per step would only add start-up.
 gallery_job = dg.define_asset_job(
     name="gallery_job",
-    selection=dg.AssetSelection.assets(fetch_gallery, image_size_stats, capture_order_stats_asset),
+    selection=dg.AssetSelection.assets(gallery_snapshot_asset),
     executor_def=dg.in_process_executor,
-    description="Every gallery table for one event partition.",
+    description="A consistent snapshot of one event's gallery and its statistics.",
 )
 
 events_job = dg.define_asset_job(

@@ -8,7 +8,14 @@ from contextlib import contextmanager
 import dagster as dg
 from pydantic import Field
 
-from ninepic_pipeline.api import DEFAULT_BASE_URL, NinepicClient, NinepicError, Timeouts
+from ninepic_pipeline.api import (
+    DEFAULT_BASE_URL,
+    NinepicClient,
+    NinepicError,
+    RetryPolicy,
+    SnapshotPolicy,
+    Timeouts,
+)
 
 
 class NinepicApi(dg.ConfigurableResource):
@@ -20,6 +27,14 @@ class NinepicApi(dg.ConfigurableResource):
     page_size: int = Field(default=100, description="Photos per page asked for; 100 is the max")
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
+    retry_attempts: int = Field(default=6, description="Attempts per request on transient faults")
+    backoff_base_s: float = Field(default=0.5, description="First retry's backoff ceiling")
+    retry_max_wait_s: float = Field(default=300.0, description="Total wait allowed per request")
+    max_read_passes: int = Field(default=5, description="Reads of a changing gallery to try")
+    accept_drift: bool = Field(
+        default=False,
+        description="Keep the best read when none is consistent (NINEPIC_ACCEPT_DRIFT=1)",
+    )
 
     @contextmanager
     def open(self) -> Iterator[NinepicClient]:
@@ -35,6 +50,15 @@ class NinepicApi(dg.ConfigurableResource):
                 base_url=self.base_url,
                 page_size=self.page_size,
                 timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
+                retry=RetryPolicy(
+                    max_attempts=self.retry_attempts,
+                    backoff_base_s=self.backoff_base_s,
+                    max_total_wait_s=self.retry_max_wait_s,
+                ),
+                snapshot=SnapshotPolicy(
+                    max_passes=self.max_read_passes,
+                    on_drift="accept" if self.accept_drift else "fail",
+                ),
             )
         except (NinepicError, ValueError) as error:
             raise dg.Failure(description=str(error), allow_retries=False) from None

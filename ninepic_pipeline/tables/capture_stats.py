@@ -43,6 +43,8 @@ def capture_order_stats(
     pages: pd.DataFrame,
     timeline_total: int | None,
     computed_at: datetime,
+    read_passes: int = 1,
+    drift_accepted: bool = False,
 ) -> pd.DataFrame:
     """One row over an event's `images` and the `gallery_pages` of the read that produced them."""
     images = images.sort_values("capture_rank")
@@ -61,6 +63,8 @@ def capture_order_stats(
         "longest_resolution_run": longest,
         "orientation_switches": orientation_switches(images),
         "untimestamped_count": None if timeline_total is None else api_total - timeline_total,
+        "read_passes": read_passes,
+        "drift_accepted": drift_accepted,
         "computed_at": computed_at,
     }
     return to_frame(pa.Table.from_pylist([row], schema=CAPTURE_ORDER_STATS))

@@ -49,9 +49,13 @@ def images_frame(gallery: Gallery) -> pd.DataFrame:
 
 
 def gallery_pages_frame(gallery: Gallery) -> pd.DataFrame:
-    """One row per page request of the read, as the API answered it: the read's audit trail."""
+    return to_frame(gallery_pages_table(gallery))
+
+
+def gallery_pages_table(gallery: Gallery) -> pa.Table:
+    """One row per page request of the kept read, as the API answered it: its audit trail."""
     reads = gallery.pages
-    table = pa.table(
+    return pa.table(
         {
             "page": [r.page for r in reads],
             "current_page": [r.pagination.current_page for r in reads],
@@ -65,4 +69,3 @@ def gallery_pages_frame(gallery: Gallery) -> pd.DataFrame:
         },
         schema=GALLERY_PAGES,
     )
-    return to_frame(table)

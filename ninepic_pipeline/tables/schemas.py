@@ -95,6 +95,13 @@ CAPTURE_ORDER_STATS = pa.schema(
             pa.int64(),
             "api_total minus the Photo Timeline's total; null when the timeline is unavailable.",
         ),
+        _field("read_passes", pa.int64(), "Reads of the gallery it took to get this one.", False),
+        _field(
+            "drift_accepted",
+            pa.bool_(),
+            "True when no read was consistent and the best one was kept by policy.",
+            False,
+        ),
         _field("computed_at", TIMESTAMP, "When the statistics were computed.", False),
     ]
 )

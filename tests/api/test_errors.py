@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from ninepic_pipeline.api import (
     NinepicClient,
     NinepicConfigError,
     NinepicConnectionError,
+    NinepicError,
     NinepicForbiddenError,
     NinepicNotFoundError,
     NinepicRateLimitError,
@@ -199,3 +201,66 @@ def test_cut_body_is_retried(server, client):
         200, body='{"responseType": "success", "data": {"ima', path_contains="/images"
     )
     assert len(client.fetch_gallery(MARATHON)) == 1280
+
+
+def test_redirect_is_not_followed_so_the_key_stays_home(server, client):
+    server.faults.push(302, headers={"Location": "http://127.0.0.2:9/steal"}, body="")
+    with pytest.raises(NinepicConfigError, match=r"redirect \(HTTP 302\).*NINEPIC_BASE_URL"):
+        client.ping(MARATHON)
+    assert _requests(server) == 1
+
+
+def test_api_message_quoting_part_of_the_key_is_withheld(server, client):
+    key = server.keys[ORG]
+    body = json.dumps(
+        {"responseType": "error", "message": f"key {key[3:15]}... is inactive", "data": None}
+    )
+    server.faults.push(403, body=body, content_type="application/json")
+    with pytest.raises(NinepicForbiddenError) as caught:
+        client.ping(MARATHON)
+    assert key[3:15] not in str(caught.value)
+    assert "message withheld" in str(caught.value)
+
+
+def test_api_message_is_kept_when_it_does_not_quote_the_key(server, client):
+    body = json.dumps({"responseType": "error", "message": "page: bad\nvalue", "data": None})
+    server.faults.push(422, body=body, content_type="application/json")
+    with pytest.raises(NinepicValidationError, match=r"\(API said: page: bad value\)"):
+        client.fetch_gallery(MARATHON)
+
+
+def test_404_without_an_event_points_at_the_base_url(server, client):
+    server.faults.push(404, path_contains="/events")
+    with pytest.raises(NinepicNotFoundError, match="check NINEPIC_BASE_URL"):
+        client.list_events()
+
+
+def test_undocumented_status_says_what_to_check(server, client):
+    server.faults.push(418)
+    with pytest.raises(NinepicError, match=r"does not document.*NINEPIC_BASE_URL") as caught:
+        client.ping(MARATHON)
+    assert caught.value.status == 418
+
+
+def test_events_without_a_positive_id_are_skipped(server, client, caplog):
+    body = json.dumps(
+        {
+            "responseType": "success",
+            "message": "ok",
+            "data": {
+                "events": [{"event_id": 0}, "junk", {"event_id": 5, "event_name": "Five"}],
+                "pagination": {
+                    "total": 3,
+                    "currentPage": 1,
+                    "totalPages": 1,
+                    "hasNextPage": False,
+                    "hasPreviousPage": False,
+                    "page_size": 100,
+                },
+            },
+        }
+    )
+    server.faults.push(200, body=body, content_type="application/json", path_contains="/events")
+    events = client.list_events()
+    assert [(e.event_id, e.event_name) for e in events] == [(5, "Five")]
+    assert sum("skipped" in r.getMessage() for r in caplog.records) == 2

@@ -22,6 +22,9 @@ SCOPE = RequestScope(org_id=903, event_id=456, endpoint="All Photos")
         (True, None),
         ("3240", None),
         (12.5, None),
+        (10**20, None),
+        (1e300, None),
+        (1_000_000, 1_000_000),
     ],
 )
 def test_pixels_keeps_only_positive_integers(raw, expected):

@@ -1,0 +1,256 @@
+"""Consistent snapshots of a gallery that may change while it is being paged.
+
+9pic pages by offset over photos ordered by capture time, so a photo uploaded or removed between
+two page requests shifts every later page: a photo is then read twice or never. A read ("pass")
+is trusted only when it is self-consistent: every page reported the same `total`, every page was
+full (the last one holding the remainder), no photo was seen twice, and the unique photos seen
+equal that total. A gallery that drifted during a read is read again; once drift has been seen,
+the gallery is live, so a pass is trusted only when the next one returns the very same photos.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from ninepic_pipeline.api.errors import GalleryReadError, NinepicResponseError, RequestScope
+from ninepic_pipeline.api.models import (
+    Gallery,
+    PageRead,
+    Pagination,
+    PassReport,
+    optional_str,
+    pixels,
+)
+
+DriftPolicy = Literal["fail", "accept"]
+
+
+@dataclass(frozen=True, slots=True)
+class PageResponse:
+    """One page as the API answered it."""
+
+    page: int
+    items: list[Any]
+    pagination: Pagination
+    fetched_at: datetime
+
+
+FetchPages = Callable[[Iterable[int]], Iterator[PageResponse]]
+
+
+@dataclass(frozen=True)
+class SnapshotPolicy:
+    """How hard to try for a consistent read, and what to do when the gallery never holds still.
+
+    `on_drift="accept"` keeps the best read after `max_passes` with `drift_accepted` set, for
+    galleries that are uploaded to around the clock; the default fails the read instead.
+    """
+
+    max_passes: int = 5
+    on_drift: DriftPolicy = "fail"
+    max_pages: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.max_passes < 1:
+            raise ValueError(f"max_passes must be at least 1, got {self.max_passes}")
+        if self.on_drift not in ("fail", "accept"):
+            raise ValueError(f"on_drift must be 'fail' or 'accept', got {self.on_drift!r}")
+
+
+class _Pass:
+    """Accumulates one read into gallery columns, noting everything that looks inconsistent."""
+
+    def __init__(self, number: int, scope: RequestScope, org_id: int, event_id: int) -> None:
+        self.scope = scope
+        self.report = PassReport(number=number)
+        self.gallery = Gallery(org_id=org_id, event_id=event_id)
+        self._seen: set[str] = set()
+        self._previous_ids: list[str] | None = None
+
+    @property
+    def last(self) -> Pagination:
+        return self.gallery.pages[-1].pagination
+
+    def add(self, response: PageResponse) -> bool:
+        """Take a page in; False when the pass must stop here (the listing ended or broke)."""
+        pagination, page = response.pagination, response.page
+        ids = [image_id(item, self.scope) for item in response.items]
+        if self._previous_ids and ids == self._previous_ids:
+            if page <= pagination.total_pages:
+                raise GalleryReadError(
+                    f"{self.scope.describe()}: the API returned the same photos for pages "
+                    f"{page - 1} and {page}; it seems to ignore the page parameter, so the gallery "
+                    "cannot be read: report it to 9pic with the event id",
+                    self.scope,
+                )
+            self._note(f"page {page} past the end repeated page {page - 1}")
+            return False
+        self._check_shape(response, len(ids))
+        new = 0
+        for item, photo_id in zip(response.items, ids, strict=True):
+            if photo_id in self._seen:
+                self.report.duplicates += 1
+                self.gallery.duplicates_dropped += 1
+                continue
+            self._seen.add(photo_id)
+            new += 1
+            self._append(item, photo_id, page)
+        self.gallery.pages.append(PageRead(page, pagination, len(ids), new, response.fetched_at))
+        self.report.pages += 1
+        self.report.totals.append(pagination.total)
+        self._previous_ids = ids
+        return pagination.current_page != 0 and bool(ids)
+
+    def _append(self, item: dict[str, Any], photo_id: str, page: int) -> None:
+        gallery = self.gallery
+        gallery.image_id.append(photo_id)
+        gallery.page.append(page)
+        gallery.width.append(pixels(item.get("width")))
+        gallery.height.append(pixels(item.get("height")))
+        gallery.img_url.append(optional_str(item.get("img_url")))
+        gallery.thumbnail_url.append(optional_str(item.get("thumbnail_url")))
+        gallery.original_url.append(optional_str(item.get("original_url")))
+
+    def _check_shape(self, response: PageResponse, count: int) -> None:
+        pagination, page = response.pagination, response.page
+        if self.report.totals and pagination.total != self.report.totals[-1]:
+            self._note(f"total moved {self.report.totals[-1]} -> {pagination.total} on page {page}")
+        if pagination.current_page == 0 and pagination.total == 0:
+            return
+        if pagination.current_page != page:
+            self._note(f"page {page} was answered as page {pagination.current_page}")
+        size = max(pagination.page_size, 1)
+        if pagination.total_pages > math.ceil(pagination.total / size) + 1:
+            raise GalleryReadError(
+                f"{self.scope.describe()}: page {page} reports {pagination.total_pages} pages for "
+                f"{pagination.total} photos at {size} a page, which cannot be; the listing cannot "
+                "be trusted: report it to 9pic with the event id",
+                self.scope,
+            )
+        expected = min(size, max(pagination.total - (page - 1) * size, 0))
+        if count != expected:
+            self._note(f"page {page} held {count} photos where {expected} were due")
+
+    def _note(self, anomaly: str) -> None:
+        self.report.anomalies.append(anomaly)
+
+    def finish(self) -> PassReport:
+        self.report.unique = len(self.gallery)
+        last = self.last
+        if last.has_next_page and self.gallery.pages[-1].page >= last.total_pages:
+            self._note(f"hasNextPage still true on page {self.gallery.pages[-1].page}, the last")
+        if self.report.unique != self.report.final_total:
+            self._note(
+                f"{self.report.unique} unique photos read where the API reports "
+                f"{self.report.final_total}"
+            )
+        return self.report
+
+
+def image_id(item: Any, scope: RequestScope) -> str:
+    """A photo's id as an opaque string: the docs call it a UUID but their example is not one."""
+    raw = item.get("image_id") if isinstance(item, dict) else None
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        raw = str(raw)
+    if not isinstance(raw, str) or not raw.strip():
+        raise NinepicResponseError(
+            f"9pic API on {scope.describe()} sent a photo without an image_id; the photo cannot "
+            "be tracked: report it to 9pic with the event id",
+            scope,
+        )
+    return raw
+
+
+class SnapshotReader:
+    """Reads a gallery pass after pass until a read can be trusted (see the module docstring)."""
+
+    def __init__(
+        self,
+        fetch_pages: FetchPages,
+        scope: RequestScope,
+        org_id: int,
+        event_id: int,
+        policy: SnapshotPolicy,
+    ) -> None:
+        self._fetch_pages = fetch_pages
+        self._scope = scope
+        self._org_id = org_id
+        self._event_id = event_id
+        self._policy = policy
+
+    def read(self) -> Gallery:
+        reports: list[PassReport] = []
+        passes: list[_Pass] = []
+        for number in range(1, self._policy.max_passes + 1):
+            current = self._read_pass(number)
+            reports.append(current.finish())
+            passes.append(current)
+            if self._trusted(passes):
+                return self._result(current.gallery, reports, drift_accepted=False)
+        if self._policy.on_drift == "accept":
+            return self._result(self._best(passes).gallery, reports, drift_accepted=True)
+        moved = "; ".join(report.anomalies[0] for report in reports if report.anomalies)
+        raise GalleryReadError(
+            f"{self._scope.describe()}: the gallery kept changing over {len(reports)} reads "
+            f"({moved}); re-run when uploads have settled, or accept the best read "
+            "(NINEPIC_ACCEPT_DRIFT=1)",
+            self._scope,
+        )
+
+    @staticmethod
+    def _trusted(passes: list[_Pass]) -> bool:
+        current = passes[-1]
+        if not current.report.consistent:
+            return False
+        if len(passes) == 1:
+            return True
+        previous = passes[-2]
+        return previous.report.consistent and previous.gallery.image_id == current.gallery.image_id
+
+    @staticmethod
+    def _best(passes: list[_Pass]) -> _Pass:
+        """The latest consistent pass, else the latest one closest to its reported total."""
+        consistent = [p for p in passes if p.report.consistent]
+        if consistent:
+            return consistent[-1]
+        return min(
+            reversed(passes),
+            key=lambda p: (abs(p.report.unique - p.report.final_total), len(p.report.anomalies)),
+        )
+
+    def _result(self, gallery: Gallery, reports: list[PassReport], drift_accepted: bool) -> Gallery:
+        gallery.passes = reports
+        gallery.drift_accepted = drift_accepted
+        return gallery
+
+    def _read_pass(self, number: int) -> _Pass:
+        current = _Pass(number, self._scope, self._org_id, self._event_id)
+        first = next(self._fetch_pages([1]))
+        if not current.add(first):
+            return current
+        planned = range(2, first.pagination.total_pages + 1)
+        self._guard_page_cap(first.pagination.total_pages)
+        for response in self._fetch_pages(planned):
+            if not current.add(response):
+                return current
+        # The gallery may have grown past the pages planned from page 1: follow it.
+        while (
+            current.last.has_next_page and current.gallery.pages[-1].page < current.last.total_pages
+        ):
+            page = current.gallery.pages[-1].page + 1
+            self._guard_page_cap(page)
+            if not current.add(next(self._fetch_pages([page]))):
+                break
+        return current
+
+    def _guard_page_cap(self, pages: int) -> None:
+        if pages > self._policy.max_pages:
+            raise GalleryReadError(
+                f"{self._scope.describe()} has more than {self._policy.max_pages} pages (the API "
+                f"reports {pages}); raise the page cap if the gallery really is that large",
+                self._scope,
+            )

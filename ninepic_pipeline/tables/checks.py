@@ -1,0 +1,164 @@
+"""Quality checks on the tables, as pure functions: each says whether a table can be trusted.
+
+They run before anything is published, so a table that fails a blocking check never replaces the
+previous one. Dagster shows each as an asset check (see `defs/checks.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    name: str
+    table: str
+    description: str
+    blocking: bool = True
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    spec: CheckSpec
+    passed: bool
+    description: str
+    metadata: dict[str, int | float | str] = field(default_factory=dict)
+    # A warning is shown on the check but never stops the run.
+    warning: bool = False
+
+    @property
+    def stops_the_run(self) -> bool:
+        return self.spec.blocking and not self.passed and not self.warning
+
+
+IMAGE_IDS = CheckSpec(
+    "image_id_unique_and_present", "images", "Every image_id is non-empty and unique."
+)
+ROW_COUNT = CheckSpec(
+    "row_count_matches_api_total", "images", "One row per photo the API reports in `total`."
+)
+RANKS = CheckSpec("capture_rank_contiguous", "images", "capture_rank runs 1..n without a gap.")
+SCHEMA = CheckSpec("schema_matches_declared", "images", "The file's schema is the declared one.")
+SNAPSHOT = CheckSpec(
+    "snapshot_consistent",
+    "images",
+    "The gallery read was consistent (warns when drift was accepted by policy).",
+    blocking=False,
+)
+SIZE_ONE_ROW = CheckSpec("one_row", "image_size_stats", "Exactly one row for the event.")
+SIZE_COUNTS = CheckSpec(
+    "counts_add_up",
+    "image_size_stats",
+    "sized + unknown = image_count = rows of images; orientation counts sum to sized_count.",
+)
+CAPTURE_ONE_ROW = CheckSpec("one_row", "capture_order_stats", "Exactly one row for the event.")
+CAPTURE_COUNTS = CheckSpec("counts_add_up", "capture_order_stats", "image_count = rows of images.")
+
+ALL_CHECKS = [
+    IMAGE_IDS,
+    ROW_COUNT,
+    RANKS,
+    SCHEMA,
+    SNAPSHOT,
+    SIZE_ONE_ROW,
+    SIZE_COUNTS,
+    CAPTURE_ONE_ROW,
+    CAPTURE_COUNTS,
+]
+
+
+def _outcome(
+    spec: CheckSpec, passed: bool, failed: str, **metadata: int | float | str
+) -> CheckOutcome:
+    return CheckOutcome(spec, passed, "ok" if passed else failed, metadata)
+
+
+def check_image_ids(images: pa.Table) -> CheckOutcome:
+    ids = images.column("image_id")
+    blank = pc.sum(pc.equal(pc.utf8_trim_whitespace(ids), "")).as_py() or 0
+    missing = ids.null_count + blank
+    duplicates = len(ids) - ids.null_count - len(pc.unique(ids.drop_null()))
+    return _outcome(
+        IMAGE_IDS,
+        missing == 0 and duplicates == 0,
+        f"{missing} empty and {duplicates} repeated image_id(s)",
+        missing=missing,
+        duplicates=duplicates,
+    )
+
+
+def check_row_count(images: pa.Table, api_total: int, drift_accepted: bool) -> CheckOutcome:
+    rows = images.num_rows
+    outcome = _outcome(
+        ROW_COUNT,
+        rows == api_total,
+        f"{rows} rows where the API reports {api_total}",
+        rows=rows,
+        api_total=api_total,
+    )
+    # With drift accepted by policy the count may be off; that is the warning the user asked for.
+    return replace(outcome, warning=drift_accepted and not outcome.passed)
+
+
+def check_ranks(images: pa.Table) -> CheckOutcome:
+    ranks = images.column("capture_rank").to_pylist()
+    return _outcome(
+        RANKS, ranks == list(range(1, len(ranks) + 1)), "capture_rank is not 1..n in order"
+    )
+
+
+def check_schema(written: pa.Schema, declared: pa.Schema) -> CheckOutcome:
+    same = written.equals(declared, check_metadata=False)
+    return _outcome(SCHEMA, same, f"written schema {written} differs from the declared one")
+
+
+def check_snapshot(passes: int, drift_accepted: bool, anomalies: list[str]) -> CheckOutcome:
+    outcome = _outcome(
+        SNAPSHOT,
+        not drift_accepted,
+        f"no consistent read in {passes} pass(es); kept the best: {'; '.join(anomalies[:3])}",
+        passes=passes,
+    )
+    return replace(outcome, warning=drift_accepted)
+
+
+def _row(table: pa.Table) -> dict:
+    return table.to_pylist()[0] if table.num_rows else {}
+
+
+def check_size_stats(stats: pa.Table, image_rows: int) -> list[CheckOutcome]:
+    row = _row(stats)
+    orientation = sum(
+        row.get(k) or 0 for k in ("portrait_count", "landscape_count", "square_count")
+    )
+    adds_up = bool(row) and (
+        row["sized_count"] + row["unknown_size_count"] == row["image_count"] == image_rows
+        and orientation == row["sized_count"]
+    )
+    return [
+        _outcome(SIZE_ONE_ROW, stats.num_rows == 1, f"{stats.num_rows} rows", rows=stats.num_rows),
+        _outcome(
+            SIZE_COUNTS,
+            adds_up,
+            f"counts do not add up: {row.get('sized_count')} sized + "
+            f"{row.get('unknown_size_count')} unknown vs {row.get('image_count')} photos and "
+            f"{image_rows} rows; {orientation} oriented",
+        ),
+    ]
+
+
+def check_capture_stats(stats: pa.Table, image_rows: int) -> list[CheckOutcome]:
+    row = _row(stats)
+    return [
+        _outcome(
+            CAPTURE_ONE_ROW, stats.num_rows == 1, f"{stats.num_rows} rows", rows=stats.num_rows
+        ),
+        _outcome(
+            CAPTURE_COUNTS,
+            bool(row) and row["image_count"] == image_rows,
+            f"image_count {row.get('image_count')} vs {image_rows} rows of images",
+        ),
+    ]

@@ -1,0 +1,69 @@
+"""One event's snapshot as the four tables that must change together, and their checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import pyarrow as pa
+
+from ninepic_pipeline.api.models import Gallery
+from ninepic_pipeline.tables.capture_stats import capture_order_stats
+from ninepic_pipeline.tables.checks import (
+    CheckOutcome,
+    check_capture_stats,
+    check_image_ids,
+    check_ranks,
+    check_row_count,
+    check_size_stats,
+    check_snapshot,
+)
+from ninepic_pipeline.tables.images import gallery_pages_table, images_table
+from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
+from ninepic_pipeline.tables.size_stats import image_size_stats
+
+GALLERY_TABLES = ("images", "gallery_pages", "image_size_stats", "capture_order_stats")
+
+
+@dataclass(frozen=True)
+class GallerySnapshot:
+    tables: dict[str, pa.Table]
+    checks: list[CheckOutcome]
+
+    @property
+    def blocking_failures(self) -> list[CheckOutcome]:
+        return [outcome for outcome in self.checks if outcome.stops_the_run]
+
+
+def gallery_snapshot(
+    gallery: Gallery, timeline_total: int | None, computed_at: datetime
+) -> GallerySnapshot:
+    """The tables of one gallery read, each in its declared schema, and every check on them."""
+    images = images_table(gallery)
+    pages = gallery_pages_table(gallery)
+    images_frame = to_frame(images)
+    size = image_size_stats(images_frame, computed_at)
+    capture = capture_order_stats(
+        images_frame,
+        to_frame(pages),
+        timeline_total,
+        computed_at,
+        read_passes=len(gallery.passes) or 1,
+        drift_accepted=gallery.drift_accepted,
+    )
+    tables = {
+        "images": images,
+        "gallery_pages": pages,
+        "image_size_stats": conform(size, TABLE_SCHEMAS["image_size_stats"]),
+        "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),
+    }
+    anomalies = [a for report in gallery.passes for a in report.anomalies]
+    checks = [
+        check_image_ids(images),
+        check_row_count(images, gallery.api_total, gallery.drift_accepted),
+        check_ranks(images),
+        check_snapshot(len(gallery.passes), gallery.drift_accepted, anomalies),
+        *check_size_stats(tables["image_size_stats"], images.num_rows),
+        *check_capture_stats(tables["capture_order_stats"], images.num_rows),
+    ]
+    return GallerySnapshot(tables=tables, checks=checks)

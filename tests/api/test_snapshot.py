@@ -1,0 +1,164 @@
+"""The snapshot protocol: a gallery read is trusted only when it is consistent."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ninepic_pipeline.api import GalleryReadError, NinepicClient
+from ninepic_pipeline.api.snapshot import SnapshotPolicy
+from ninepic_pipeline.sandbox import SandboxServer, World
+from tests.conftest import MARATHON, ORG
+
+JSON = "application/json"
+
+
+def _page_body(ids, page, total, total_pages, page_size=2, has_next=None):
+    return json.dumps(
+        {
+            "responseType": "success",
+            "message": "Records for all images",
+            "data": {
+                "images": [
+                    {"image_id": i, "width": 100, "height": 50, "img_url": f"u/{i}"} for i in ids
+                ],
+                "pagination": {
+                    "total": total,
+                    "currentPage": page,
+                    "totalPages": total_pages,
+                    "hasNextPage": page < total_pages if has_next is None else has_next,
+                    "hasPreviousPage": page > 1,
+                    "page_size": page_size,
+                },
+            },
+        }
+    )
+
+
+def _script(server, *bodies):
+    for body in bodies:
+        server.faults.push(200, body=body, content_type=JSON, path_contains="/images")
+
+
+def _client(server, fast_retry, **policy) -> NinepicClient:
+    return NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=fast_retry, snapshot=SnapshotPolicy(**policy)
+    )
+
+
+def test_stable_gallery_is_read_once(server, client):
+    gallery = client.fetch_gallery(MARATHON)
+    assert len(gallery.passes) == 1
+    assert gallery.passes[0].consistent
+    assert not gallery.drift_accepted
+    assert len([e for e in server.request_log if e.path.endswith("/images")]) == 13
+
+
+def test_duplicate_from_an_upload_triggers_a_reread_and_a_confirmation(server, client):
+    # A photo uploaded into page 1 between the two requests pushes "b" onto page 2 as well.
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2))
+    gallery = client.fetch_gallery(MARATHON)
+    first, second, third = gallery.passes
+    assert first.duplicates == 1 and not first.consistent
+    assert "3 unique photos read where the API reports 4" in first.anomalies
+    assert second.consistent and third.consistent
+    assert len(gallery) == 1280 and gallery.duplicates_dropped == 0
+
+
+def test_duplicates_are_dropped_and_counted_when_drift_is_accepted(server, fast_retry):
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2))
+    with _client(server, fast_retry, max_passes=1, on_drift="accept") as client:
+        gallery = client.fetch_gallery(MARATHON)
+    assert gallery.drift_accepted
+    assert gallery.image_id == ["a", "b", "c"]
+    assert gallery.page == [1, 1, 2]
+    assert gallery.duplicates_dropped == 1
+    assert [p.new_images for p in gallery.pages] == [2, 1]
+
+
+def test_gallery_that_never_settles_fails_naming_what_moved(server, fast_retry):
+    bodies = []
+    for _ in range(3):
+        bodies += [_page_body(["a", "b"], 1, 4, 2), _page_body(["c"], 2, 5, 3)]
+    _script(server, *bodies)
+    with _client(server, fast_retry, max_passes=3) as client, pytest.raises(GalleryReadError) as e:
+        client.fetch_gallery(MARATHON)
+    text = str(e.value)
+    assert "kept changing over 3 reads" in text
+    assert "total moved 4 -> 5 on page 2" in text
+    assert "NINEPIC_ACCEPT_DRIFT" in text and "\n" not in text
+
+
+def test_best_read_is_kept_when_drift_is_accepted(server, fast_retry):
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 4, 2),
+        _page_body(["c"], 2, 3, 2),  # pass 1: total moved, 3 of 4 read
+        _page_body(["a", "b"], 1, 5, 3),
+        _page_body(["c", "d"], 2, 5, 3),
+        _page_body(["e", "e"], 3, 5, 3),  # pass 2: short of one, a duplicate
+    )
+    with _client(server, fast_retry, max_passes=2, on_drift="accept") as client:
+        gallery = client.fetch_gallery(MARATHON)
+    assert gallery.drift_accepted
+    assert gallery.image_id == ["a", "b", "c", "d", "e"]
+
+
+def test_page_repeating_the_previous_page_stops_with_an_error(server, client):
+    _script(server, _page_body(["a", "b"], 1, 6, 3), _page_body(["a", "b"], 2, 6, 3))
+    with pytest.raises(GalleryReadError, match="same photos for pages 1 and 2"):
+        client.fetch_gallery(MARATHON)
+
+
+def test_total_pages_that_cannot_fit_the_total_stops_with_an_error(server, client):
+    _script(server, _page_body(["a", "b"], 1, 4, 1000))
+    with pytest.raises(GalleryReadError, match="reports 1000 pages for 4 photos"):
+        client.fetch_gallery(MARATHON)
+
+
+def test_has_next_page_that_never_ends_is_not_followed(server, client):
+    _script(server, _page_body(["a", "b"], 1, 2, 1, has_next=True))
+    gallery = client.fetch_gallery(MARATHON)
+    assert "hasNextPage still true on page 1, the last" in gallery.passes[0].anomalies
+    requested = [int(e.query["page"]) for e in server.request_log if e.path.endswith("/images")]
+    assert requested[:2] == [1, 1]  # the second pass starts over, never asking for page 2
+
+
+def test_short_page_before_the_end_is_drift(server, client):
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c"], 2, 4, 2))
+    gallery = client.fetch_gallery(MARATHON)
+    assert "page 2 held 1 photos where 2 were due" in gallery.passes[0].anomalies
+
+
+def test_live_uploads_between_pages_end_in_the_final_gallery(fast_retry):
+    """Photos inserted and deleted between page requests: the read converges on the result."""
+    world = World()
+    world.add_event(ORG, 77, name="Live", photos=50, seed=5)
+    with SandboxServer(world=world) as live:
+        plan = iter([("insert", 3), ("delete", 10), ("insert", 0)])
+
+        class Uploader:
+            """Changes the gallery between page requests, as photographers uploading would."""
+
+            def __init__(self, client):
+                self.original = client._image_page
+
+            def __call__(self, path, page, scope):
+                response = self.original(path, page, scope)
+                step = next(plan, None)
+                if step == ("insert", 3):
+                    world.insert_photo(ORG, 77, 3, image_id="new-1", width=10, height=20)
+                elif step == ("insert", 0):
+                    world.insert_photo(ORG, 77, 0, image_id="new-2", width=10, height=20)
+                elif step is not None:
+                    world.delete_photo(ORG, 77, 10)
+                return response
+
+        with NinepicClient(live.keys[ORG], ORG, live.url, page_size=10, retry=fast_retry) as c:
+            c._image_page = Uploader(c)
+            gallery = c.fetch_gallery(77)
+        assert gallery.image_id == world.photo_ids(ORG, 77)
+        assert len(gallery) == 51
+        assert not gallery.passes[0].consistent
+        assert gallery.passes[-1].consistent and gallery.passes[-2].consistent
