@@ -25,10 +25,12 @@ defs = dg.Definitions(
     sensors=[event_discovery_sensor],
     resources={
         "ninepic": NinepicApi(
-            api_key=dg.EnvVar("NINEPIC_API_KEY"),
-            org_id=dg.EnvVar.int("NINEPIC_ORG_ID"),
+            # EnvVar: the UI and run config show the variable's name, never the key.
+            api_key=dg.EnvVar("NINEPIC_API_KEY") if "NINEPIC_API_KEY" in os.environ else None,
+            org_id=dg.EnvVar("NINEPIC_ORG_ID") if "NINEPIC_ORG_ID" in os.environ else None,
             base_url=os.environ.get("NINEPIC_BASE_URL", DEFAULT_BASE_URL),
-            accept_drift=os.environ.get("NINEPIC_ACCEPT_DRIFT", "") in ("1", "true", "yes"),
+            accept_drift=os.environ.get("NINEPIC_ACCEPT_DRIFT", "0") in ("1", "true", "yes"),
+            confirm_reads=os.environ.get("NINEPIC_CONFIRM_READS", "1") not in ("0", "false", "no"),
         ),
         "warehouse": WarehouseResource(
             root=os.environ.get("NINEPIC_WAREHOUSE", str(DEFAULT_WAREHOUSE))

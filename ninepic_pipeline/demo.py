@@ -44,7 +44,7 @@ def _read_table(warehouse: Path, table: str) -> pd.DataFrame | None:
     return to_frame(dataset.to_table())
 
 
-def _failure_message(result) -> str:
+def failure_message(result) -> str:
     """The first step failure's own description, one line."""
     for event in result.all_events:
         if event.is_failure and event.step_failure_data is not None:
@@ -70,7 +70,7 @@ def _run_all(warehouse: Path) -> int:
         instance=instance, run_config=QUIET, raise_on_error=False
     )
     if not result.success:
-        print(f"events_job failed: {_failure_message(result)}", file=sys.stderr)
+        print(f"events_job failed: {failure_message(result)}", file=sys.stderr)
         return 1
     events = _read_table(warehouse, "events")
     keys = [str(event_id) for event_id in events["event_id"]] if events is not None else []
@@ -83,7 +83,7 @@ def _run_all(warehouse: Path) -> int:
             instance=instance, partition_key=key, run_config=QUIET, raise_on_error=False
         )
         failed += not run.success
-        state = "ok" if run.success else f"FAILED: {_failure_message(run)}"
+        state = "ok" if run.success else f"FAILED: {failure_message(run)}"
         print(f"  event {key}: run {run.run_id[:8]} {state}")
     return failed
 

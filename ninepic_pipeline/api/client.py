@@ -41,6 +41,8 @@ def positive_id(value: Any, what: str) -> int:
     else:
         number = 0
     if number <= 0:
+        if value is None or text == "":
+            raise NinepicConfigError(f"{what} is not set; set it to a positive integer")
         raise NinepicConfigError(f"{what} must be a positive integer, got {value!r}")
     return number
 

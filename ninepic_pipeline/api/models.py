@@ -199,13 +199,19 @@ class PageRead:
 
 @dataclass
 class PassReport:
-    """What one read of every page saw."""
+    """What one read of every page saw.
+
+    `total_moves` are pages whose `total` differed from the page before; `anomalies` are
+    everything else that shows the photos themselves shifted (repeats, short pages, a count
+    that misses the total).
+    """
 
     number: int
     pages: int = 0
     totals: list[int] = field(default_factory=list)
     unique: int = 0
     duplicates: int = 0
+    total_moves: list[str] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
 
     @property
@@ -213,8 +219,16 @@ class PassReport:
         return self.totals[-1] if self.totals else 0
 
     @property
-    def consistent(self) -> bool:
+    def photos_consistent(self) -> bool:
         return not self.anomalies
+
+    @property
+    def consistent(self) -> bool:
+        return not self.anomalies and not self.total_moves
+
+    @property
+    def findings(self) -> list[str]:
+        return [*self.total_moves, *self.anomalies]
 
 
 @dataclass

@@ -4,8 +4,15 @@
 two page requests shifts every later page: a photo is then read twice or never. A read ("pass")
 is trusted only when it is self-consistent: every page reported the same `total`, every page was
 full (the last one holding the remainder), no photo was seen twice, and the unique photos seen
-equal that total. A gallery that drifted during a read is read again; once drift has been seen,
-the gallery is live, so a pass is trusted only when the next one returns the very same photos.
+equal that total.
+
+One self-consistent read is not proof: a `total` that lags behind an upload can hide the shift
+it caused. So by default (`confirm=True`) a read is trusted only when the next read returns the
+very same photos, both consistent in their photos (a `total` that flickered while the photos
+held still does not stop two reads from agreeing). A stable gallery costs two reads; one that
+keeps changing is read until two agree, within `max_passes`. `confirm=False` trusts a single
+fully consistent read and confirms only after drift was seen: half the requests, at the risk of
+a stale `total` masking an upload.
 """
 
 from __future__ import annotations
@@ -50,13 +57,17 @@ class SnapshotPolicy:
     galleries that are uploaded to around the clock; the default fails the read instead.
     """
 
-    max_passes: int = 5
+    max_passes: int = 6
     on_drift: DriftPolicy = "fail"
     max_pages: int = 20_000
+    confirm: bool = True
 
     def __post_init__(self) -> None:
-        if self.max_passes < 1:
-            raise ValueError(f"max_passes must be at least 1, got {self.max_passes}")
+        if self.max_passes < (2 if self.confirm else 1):
+            raise ValueError(
+                f"max_passes must be at least {2 if self.confirm else 1} with confirm="
+                f"{self.confirm}, got {self.max_passes}"
+            )
         if self.on_drift not in ("fail", "accept"):
             raise ValueError(f"on_drift must be 'fail' or 'accept', got {self.on_drift!r}")
 
@@ -89,7 +100,7 @@ class _Pass:
                 )
             self._note(f"page {page} past the end repeated page {page - 1}")
             return False
-        self._check_shape(response, len(ids))
+        self._check_shape(response)
         new = 0
         for item, photo_id in zip(response.items, ids, strict=True):
             if photo_id in self._seen:
@@ -115,10 +126,12 @@ class _Pass:
         gallery.thumbnail_url.append(optional_str(item.get("thumbnail_url")))
         gallery.original_url.append(optional_str(item.get("original_url")))
 
-    def _check_shape(self, response: PageResponse, count: int) -> None:
+    def _check_shape(self, response: PageResponse) -> None:
         pagination, page = response.pagination, response.page
         if self.report.totals and pagination.total != self.report.totals[-1]:
-            self._note(f"total moved {self.report.totals[-1]} -> {pagination.total} on page {page}")
+            self.report.total_moves.append(
+                f"total moved {self.report.totals[-1]} -> {pagination.total} on page {page}"
+            )
         if pagination.current_page == 0 and pagination.total == 0:
             return
         if pagination.current_page != page:
@@ -131,15 +144,22 @@ class _Pass:
                 "be trusted: report it to 9pic with the event id",
                 self.scope,
             )
-        expected = min(size, max(pagination.total - (page - 1) * size, 0))
-        if count != expected:
-            self._note(f"page {page} held {count} photos where {expected} were due")
 
     def _note(self, anomaly: str) -> None:
         self.report.anomalies.append(anomaly)
 
+    def _check_fill(self) -> None:
+        """Every page full but the last, which holds the rest of the total reported at the end."""
+        total, reads = self.report.final_total, self.gallery.pages
+        for read in reads:
+            size = max(read.pagination.page_size, 1)
+            expected = min(size, max(total - (read.page - 1) * size, 0))
+            if read.images != expected:
+                self._note(f"page {read.page} held {read.images} photos where {expected} were due")
+
     def finish(self) -> PassReport:
         self.report.unique = len(self.gallery)
+        self._check_fill()
         last = self.last
         if last.has_next_page and self.gallery.pages[-1].page >= last.total_pages:
             self._note(f"hasNextPage still true on page {self.gallery.pages[-1].page}, the last")
@@ -189,11 +209,11 @@ class SnapshotReader:
             current = self._read_pass(number)
             reports.append(current.finish())
             passes.append(current)
-            if self._trusted(passes):
+            if self._trusted(passes, self._policy.confirm):
                 return self._result(current.gallery, reports, drift_accepted=False)
         if self._policy.on_drift == "accept":
             return self._result(self._best(passes).gallery, reports, drift_accepted=True)
-        moved = "; ".join(report.anomalies[0] for report in reports if report.anomalies)
+        moved = "; ".join(report.findings[0] for report in reports[:4] if report.findings)
         raise GalleryReadError(
             f"{self._scope.describe()}: the gallery kept changing over {len(reports)} reads "
             f"({moved}); re-run when uploads have settled, or accept the best read "
@@ -202,24 +222,27 @@ class SnapshotReader:
         )
 
     @staticmethod
-    def _trusted(passes: list[_Pass]) -> bool:
+    def _trusted(passes: list[_Pass], confirm: bool) -> bool:
         current = passes[-1]
-        if not current.report.consistent:
-            return False
         if len(passes) == 1:
-            return True
+            return current.report.consistent and not confirm
+        if not current.report.photos_consistent:
+            return False
         previous = passes[-2]
-        return previous.report.consistent and previous.gallery.image_id == current.gallery.image_id
+        return (
+            previous.report.photos_consistent
+            and previous.gallery.image_id == current.gallery.image_id
+        )
 
     @staticmethod
     def _best(passes: list[_Pass]) -> _Pass:
         """The latest consistent pass, else the latest one closest to its reported total."""
-        consistent = [p for p in passes if p.report.consistent]
+        consistent = [p for p in passes if p.report.photos_consistent]
         if consistent:
             return consistent[-1]
         return min(
             reversed(passes),
-            key=lambda p: (abs(p.report.unique - p.report.final_total), len(p.report.anomalies)),
+            key=lambda p: (abs(p.report.unique - p.report.final_total), len(p.report.findings)),
         )
 
     def _result(self, gallery: Gallery, reports: list[PassReport], drift_accepted: bool) -> Gallery:

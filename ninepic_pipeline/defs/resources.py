@@ -21,8 +21,12 @@ from ninepic_pipeline.api import (
 class NinepicApi(dg.ConfigurableResource):
     """One organisation's 9pic API. Give `api_key` as `EnvVar` so the UI shows only its name."""
 
-    api_key: str = Field(description="9pic API key (set from NINEPIC_API_KEY, never in clear)")
-    org_id: int = Field(description="9pic organisation id (NINEPIC_ORG_ID)")
+    # Optional so that an unset variable reaches `open` and gets its one-line error there,
+    # rather than a config traceback before the run starts.
+    api_key: str | None = Field(
+        default=None, description="9pic API key (from NINEPIC_API_KEY through EnvVar)"
+    )
+    org_id: str | None = Field(default=None, description="9pic organisation id (NINEPIC_ORG_ID)")
     base_url: str = Field(default=DEFAULT_BASE_URL, description="API base URL (NINEPIC_BASE_URL)")
     page_size: int = Field(default=100, description="Photos per page asked for; 100 is the max")
     connect_timeout_s: float = 5.0
@@ -30,7 +34,11 @@ class NinepicApi(dg.ConfigurableResource):
     retry_attempts: int = Field(default=6, description="Attempts per request on transient faults")
     backoff_base_s: float = Field(default=0.5, description="First retry's backoff ceiling")
     retry_max_wait_s: float = Field(default=300.0, description="Total wait allowed per request")
-    max_read_passes: int = Field(default=5, description="Reads of a changing gallery to try")
+    max_read_passes: int = Field(default=6, description="Reads of a changing gallery to try")
+    confirm_reads: bool = Field(
+        default=True,
+        description="Trust a read only when a second one agrees (NINEPIC_CONFIRM_READS=0: off)",
+    )
     accept_drift: bool = Field(
         default=False,
         description="Keep the best read when none is consistent (NINEPIC_ACCEPT_DRIFT=1)",
@@ -45,8 +53,8 @@ class NinepicApi(dg.ConfigurableResource):
         """
         try:
             client = NinepicClient(
-                api_key=self.api_key,
-                org_id=self.org_id,
+                api_key=self.api_key or "",
+                org_id=self.org_id or "",
                 base_url=self.base_url,
                 page_size=self.page_size,
                 timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
@@ -57,6 +65,7 @@ class NinepicApi(dg.ConfigurableResource):
                 ),
                 snapshot=SnapshotPolicy(
                     max_passes=self.max_read_passes,
+                    confirm=self.confirm_reads,
                     on_drift="accept" if self.accept_drift else "fail",
                 ),
             )

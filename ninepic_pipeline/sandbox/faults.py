@@ -22,6 +22,8 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
     body: str | bytes | None = None
     remaining: int | None = 1
+    # Matching requests let through untouched before the fault starts (to fail mid-gallery).
+    skip: int = 0
     path_contains: str | None = None
     content_type: str | None = None
     disconnect: bool = False
@@ -59,12 +61,14 @@ class FaultQueue:
         content_type: str | None = None,
         *,
         disconnect: bool = False,
+        skip: int = 0,
     ) -> Fault:
         """Queue a fault for the next `times` requests whose path contains `path_contains`.
 
         `body` None sends a JSON error envelope; a str or bytes body is sent as-is (HTML, "",
         half a JSON document...). `times` None repeats until `clear()`. `disconnect` closes the
-        connection without any response, as a reset or crashed upstream would.
+        connection without any response, as a reset or crashed upstream would. `skip` lets that
+        many matching requests through untouched first.
         """
         if times is not None and times < 1:
             raise ValueError("times must be at least 1 (or None for unlimited)")
@@ -76,6 +80,7 @@ class FaultQueue:
             path_contains=path_contains,
             content_type=content_type,
             disconnect=disconnect,
+            skip=skip,
         )
         with self._lock:
             self._faults.append(fault)
@@ -86,6 +91,9 @@ class FaultQueue:
         with self._lock:
             for i, fault in enumerate(self._faults):
                 if fault.matches(path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        return None
                     fault.served += 1
                     if fault.remaining is not None:
                         fault.remaining -= 1

@@ -57,7 +57,7 @@ def gallery_snapshot(
         "image_size_stats": conform(size, TABLE_SCHEMAS["image_size_stats"]),
         "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),
     }
-    anomalies = [a for report in gallery.passes for a in report.anomalies]
+    anomalies = [a for report in gallery.passes for a in report.findings]
     checks = [
         check_image_ids(images),
         check_row_count(images, gallery.api_total, gallery.drift_accepted),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from ninepic_pipeline.api import GalleryReadError, NinepicClient
+from ninepic_pipeline.api import GalleryReadError, NinepicClient, SnapshotPolicy
 from tests.conftest import EMPTY, MARATHON, ORG
 
 DOCS_FIRST_IDS = ["a4402318-0cf4-4e1e-b8e8-ac8e8f2fc244", "b5513429-1d05-5f2f-c9f9-bd9f9g3gd355"]
@@ -34,8 +34,9 @@ def _raw_ids(server, event_id: int, page_size: int) -> list[str]:
 
 @pytest.mark.parametrize(("page_size", "pages"), [(32, 40), (100, 13)])
 def test_marathon_is_read_in_every_page(server, fast_retry, page_size, pages):
+    single = SnapshotPolicy(confirm=False)
     with NinepicClient(
-        server.keys[ORG], ORG, server.url, page_size=page_size, retry=fast_retry
+        server.keys[ORG], ORG, server.url, page_size=page_size, retry=fast_retry, snapshot=single
     ) as client:
         gallery = client.fetch_gallery(MARATHON)
     assert [int(q["page"]) for q in _image_requests(server)] == list(range(1, pages + 1))
@@ -64,7 +65,7 @@ def test_empty_event_reads_one_page_and_no_photos(server, client):
     assert len(gallery.pages) == 1
     assert gallery.pages[0].pagination.current_page == 0
     assert gallery.api_total == 0
-    assert len(_image_requests(server)) == 1
+    assert len(_image_requests(server)) == 2  # the read and its confirmation
 
 
 def test_list_events_reads_every_page(server, client):

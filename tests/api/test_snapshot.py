@@ -8,7 +8,7 @@ import pytest
 
 from ninepic_pipeline.api import GalleryReadError, NinepicClient
 from ninepic_pipeline.api.snapshot import SnapshotPolicy
-from ninepic_pipeline.sandbox import SandboxServer, World
+from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 from tests.conftest import MARATHON, ORG
 
 JSON = "application/json"
@@ -47,12 +47,35 @@ def _client(server, fast_retry, **policy) -> NinepicClient:
     )
 
 
-def test_stable_gallery_is_read_once(server, client):
+def _image_pages(server) -> list[int]:
+    return [int(e.query["page"]) for e in server.request_log if e.path.endswith("/images")]
+
+
+def test_stable_gallery_is_read_and_confirmed(server, client):
     gallery = client.fetch_gallery(MARATHON)
-    assert len(gallery.passes) == 1
-    assert gallery.passes[0].consistent
+    assert len(gallery.passes) == 2
+    assert all(p.consistent for p in gallery.passes)
     assert not gallery.drift_accepted
-    assert len([e for e in server.request_log if e.path.endswith("/images")]) == 13
+    assert _image_pages(server) == list(range(1, 14)) * 2
+
+
+def test_without_confirmation_a_stable_gallery_is_read_once(server, fast_retry):
+    with _client(server, fast_retry, confirm=False) as client:
+        gallery = client.fetch_gallery(MARATHON)
+    assert len(gallery.passes) == 1 and len(gallery) == 1280
+    assert _image_pages(server) == list(range(1, 14))
+
+
+def test_stale_total_hiding_an_upload_is_caught_by_the_confirmation(server, client):
+    # Right after read 1, "x" is uploaded at the start and "d" deleted: the total stays 4.
+    # Read 1 was consistent but is already stale; read 2 differs from it, and read 3 agrees.
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
+    now = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2)]
+    _script(server, *now, *now)
+    gallery = client.fetch_gallery(MARATHON)
+    assert gallery.image_id == ["x", "a", "b", "c"]
+    assert len(gallery.passes) == 3
+    assert gallery.passes[0].consistent
 
 
 def test_duplicate_from_an_upload_triggers_a_reread_and_a_confirmation(server, client):
@@ -68,13 +91,28 @@ def test_duplicate_from_an_upload_triggers_a_reread_and_a_confirmation(server, c
 
 def test_duplicates_are_dropped_and_counted_when_drift_is_accepted(server, fast_retry):
     _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2))
-    with _client(server, fast_retry, max_passes=1, on_drift="accept") as client:
+    with _client(server, fast_retry, max_passes=1, on_drift="accept", confirm=False) as client:
         gallery = client.fetch_gallery(MARATHON)
     assert gallery.drift_accepted
     assert gallery.image_id == ["a", "b", "c"]
     assert gallery.page == [1, 1, 2]
     assert gallery.duplicates_dropped == 1
     assert [p.new_images for p in gallery.pages] == [2, 1]
+
+
+def test_total_that_flickers_while_photos_hold_still_is_confirmed_by_a_second_read(server, client):
+    pages = [(["a", "b"], 1), (["c", "d"], 2), (["e", "f"], 3)]
+    _script(server, *(_page_body(ids, n, 5 if n == 2 else 6, 3) for ids, n in pages))
+    _script(server, *(_page_body(ids, n, 6, 3) for ids, n in pages))
+    gallery = client.fetch_gallery(MARATHON)
+    # Pass 1's total flickered on page 2 with its photos in place; pass 2 agrees and is clean.
+    assert gallery.image_id == ["a", "b", "c", "d", "e", "f"]
+    assert len(gallery.passes) == 2
+    assert gallery.passes[0].total_moves == [
+        "total moved 6 -> 5 on page 2",
+        "total moved 5 -> 6 on page 3",
+    ]
+    assert gallery.passes[0].photos_consistent
 
 
 def test_gallery_that_never_settles_fails_naming_what_moved(server, fast_retry):
@@ -94,7 +132,7 @@ def test_best_read_is_kept_when_drift_is_accepted(server, fast_retry):
     _script(
         server,
         _page_body(["a", "b"], 1, 4, 2),
-        _page_body(["c"], 2, 3, 2),  # pass 1: total moved, 3 of 4 read
+        _page_body(["c"], 2, 4, 2),  # pass 1: a short page, 3 of 4 read
         _page_body(["a", "b"], 1, 5, 3),
         _page_body(["c", "d"], 2, 5, 3),
         _page_body(["e", "e"], 3, 5, 3),  # pass 2: short of one, a duplicate
@@ -132,33 +170,16 @@ def test_short_page_before_the_end_is_drift(server, client):
 
 
 def test_live_uploads_between_pages_end_in_the_final_gallery(fast_retry):
-    """Photos inserted and deleted between page requests: the read converges on the result."""
+    """Photos inserted and deleted while the gallery is paged: the read ends on the result."""
     world = World()
-    world.add_event(ORG, 77, name="Live", photos=50, seed=5)
-    with SandboxServer(world=world) as live:
-        plan = iter([("insert", 3), ("delete", 10), ("insert", 0)])
-
-        class Uploader:
-            """Changes the gallery between page requests, as photographers uploading would."""
-
-            def __init__(self, client):
-                self.original = client._image_page
-
-            def __call__(self, path, page, scope):
-                response = self.original(path, page, scope)
-                step = next(plan, None)
-                if step == ("insert", 3):
-                    world.insert_photo(ORG, 77, 3, image_id="new-1", width=10, height=20)
-                elif step == ("insert", 0):
-                    world.insert_photo(ORG, 77, 0, image_id="new-2", width=10, height=20)
-                elif step is not None:
-                    world.delete_photo(ORG, 77, 10)
-                return response
-
-        with NinepicClient(live.keys[ORG], ORG, live.url, page_size=10, retry=fast_retry) as c:
-            c._image_page = Uploader(c)
-            gallery = c.fetch_gallery(77)
+    world.add_event(ORG, 77, name="Live", photos=120, seed=5)
+    chaos = Chaos(seed=3, mutations=6, p_mutation=0.5)
+    with SandboxServer(world=world, chaos=chaos) as live:
+        client = NinepicClient(live.keys[ORG], ORG, live.url, page_size=10, retry=fast_retry)
+        with client:
+            gallery = client.fetch_gallery(77)
+        assert live.chaos_stats["insert"] + live.chaos_stats["delete"] == 6
         assert gallery.image_id == world.photo_ids(ORG, 77)
-        assert len(gallery) == 51
-        assert not gallery.passes[0].consistent
-        assert gallery.passes[-1].consistent and gallery.passes[-2].consistent
+    assert len(gallery) == 120 + live.chaos_stats["insert"] - live.chaos_stats["delete"]
+    assert not gallery.passes[0].consistent
+    assert gallery.passes[-1].consistent and gallery.passes[-2].photos_consistent

@@ -49,7 +49,7 @@ def _tick(defs, instance, server, cursor=None):
         instance=instance,
         cursor=cursor,
         resources={
-            "ninepic": NinepicApi(api_key=server.keys[ORG], org_id=ORG, base_url=server.url)
+            "ninepic": NinepicApi(api_key=server.keys[ORG], org_id=str(ORG), base_url=server.url)
         },
     )
     return sensor(context)

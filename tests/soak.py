@@ -1,0 +1,118 @@
+"""Fault soak: many seeded reads against the sandbox with every fault mode and live uploads on.
+
+Each run builds a fresh gallery, turns on `Chaos.everything` with its own seed, reads the gallery
+through the client into the `images` table, and compares that table with the sandbox's own record
+of the gallery once the read is done. Run it larger than the test suite does:
+
+    .venv/bin/python -m tests.soak --runs 200
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
+from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
+from ninepic_pipeline.tables.snapshot import gallery_snapshot
+
+ORG, EVENT = 903, 1
+
+
+@dataclass
+class SoakReport:
+    runs: int = 0
+    failed_runs: int = 0
+    faults: Counter[str] = field(default_factory=Counter)
+    expected: int = 0
+    lost: int = 0
+    doubled: int = 0
+    phantom: int = 0
+    wrong_size: int = 0
+    read_passes: int = 0
+    failures: list[str] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        injected = sum(self.faults.values())
+        kinds = ", ".join(f"{k} {v}" for k, v in sorted(self.faults.items()) if v)
+        return [
+            f"runs: {self.runs} ({self.failed_runs} failed)",
+            f"faults injected: {injected} ({kinds})",
+            f"photos expected: {self.expected}",
+            f"photos lost: {self.lost}",
+            f"photos doubled: {self.doubled}",
+            f"photos not in the gallery: {self.phantom}",
+            f"photos with a wrong size: {self.wrong_size}",
+            f"reads needed: {self.read_passes}",
+        ]
+
+
+def soak_run(seed: int, report: SoakReport) -> None:
+    """One seeded run; adds what it saw to `report`."""
+    rng = random.Random(seed)
+    world = World()
+    world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
+    chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6))
+    waits: list[float] = []
+    with SandboxServer(world=world, chaos=chaos) as server:
+        client = NinepicClient(
+            server.keys[ORG],
+            ORG,
+            server.url,
+            page_size=rng.choice([10, 25, 50, 100]),
+            retry=RetryPolicy(max_attempts=8, rng=random.Random(seed)),
+            snapshot=SnapshotPolicy(max_passes=16),
+            # The soak checks what is read, not how long it waits: waits are recorded, not spent.
+            sleep=waits.append,
+        )
+        report.runs += 1
+        try:
+            with client:
+                gallery = client.fetch_gallery(EVENT)
+        except NinepicError as error:
+            report.failed_runs += 1
+            report.failures.append(f"seed {seed}: {error}")
+            return
+        finally:
+            report.faults.update(server.chaos_stats)
+        record = {p.image_id: (p.width, p.height) for p in world.photos(ORG, EVENT)}
+    images = gallery_snapshot(gallery, None, datetime.now(UTC)).tables["images"].to_pylist()
+    ids = [row["image_id"] for row in images]
+    report.expected += len(record)
+    report.lost += len(set(record) - set(ids))
+    report.doubled += len(ids) - len(set(ids))
+    report.phantom += len(set(ids) - set(record))
+    report.wrong_size += sum(
+        1
+        for row in images
+        if row["image_id"] in record and record[row["image_id"]] != (row["width"], row["height"])
+    )
+    report.read_passes += len(gallery.passes)
+
+
+def soak(runs: int, first_seed: int = 1) -> SoakReport:
+    report = SoakReport()
+    for seed in range(first_seed, first_seed + runs):
+        soak_run(seed, report)
+    return report
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=200)
+    parser.add_argument("--first-seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    report = soak(args.runs, args.first_seed)
+    print("\n".join(report.lines()))
+    for failure in report.failures:
+        print(f"  {failure}")
+    bad = report.lost or report.doubled or report.phantom or report.wrong_size or report.failed_runs
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

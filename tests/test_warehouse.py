@@ -1,0 +1,110 @@
+"""The warehouse: atomic files, transactions that publish all or nothing, crash recovery."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from ninepic_pipeline.warehouse import STAGING, Warehouse
+
+
+def _table(value: int) -> pa.Table:
+    return pa.table({"n": pa.array([value] * 3, pa.int64())})
+
+
+def _values(warehouse: Warehouse, table: str, event_id: int) -> list[int]:
+    return pq.read_table(warehouse.path(table, event_id)).column("n").to_pylist()
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Warehouse:
+    store = Warehouse(tmp_path / "wh")
+    with store.transaction() as tx:
+        tx.stage("a", _table(1), 7)
+        tx.stage("b", _table(1), 7)
+    return store
+
+
+def test_transaction_publishes_every_table(warehouse):
+    with warehouse.transaction() as tx:
+        tx.stage("a", _table(2), 7)
+        tx.stage("b", _table(2), 7)
+    assert _values(warehouse, "a", 7) == _values(warehouse, "b", 7) == [2, 2, 2]
+    assert not (warehouse.root / STAGING).exists()
+
+
+def test_failed_transaction_changes_nothing(warehouse):
+    before = {t: warehouse.path(t, 7).read_bytes() for t in ("a", "b")}
+    with pytest.raises(RuntimeError), warehouse.transaction() as tx:
+        tx.stage("a", _table(3), 7)
+        raise RuntimeError("a check failed")
+    assert {t: warehouse.path(t, 7).read_bytes() for t in ("a", "b")} == before
+    assert not (warehouse.root / STAGING).exists()
+
+
+CRASH = """
+import os, sys
+import pyarrow as pa
+from ninepic_pipeline.warehouse import Warehouse
+real_replace, published = os.replace, []
+def replace(src, dst):
+    real_replace(src, dst)
+    if str(dst).endswith("part-0.parquet"):
+        published.append(dst)
+        if len(published) == int(sys.argv[2]):
+            os._exit(9)  # the power goes out
+os.replace = replace
+store = Warehouse(sys.argv[1])
+table = pa.table({"n": pa.array([4] * 3, pa.int64())})
+with store.transaction() as tx:
+    tx.stage("a", table, 7)
+    if sys.argv[2] == "0":
+        os._exit(9)  # dies while staging, before any commit
+    tx.stage("b", table, 7)
+"""
+
+
+def _crash(warehouse: Warehouse, after_publishing: int) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", CRASH, str(warehouse.root), str(after_publishing)], check=False
+    )
+    assert result.returncode == 9
+
+
+def test_crash_before_commit_leaves_every_table_and_readers_see_no_staging(warehouse):
+    _crash(warehouse, after_publishing=0)
+    assert _values(warehouse, "a", 7) == _values(warehouse, "b", 7) == [1, 1, 1]
+    seen = duckdb.sql(
+        f"SELECT n FROM read_parquet('{warehouse.root}/a/*/*.parquet', hive_partitioning = true)"
+    ).fetchall()
+    assert seen == [(1,)] * 3
+
+
+def test_crash_while_publishing_is_rolled_forward_by_the_next_transaction(warehouse):
+    _crash(warehouse, after_publishing=1)
+    assert _values(warehouse, "a", 7) == [4, 4, 4]
+    assert _values(warehouse, "b", 7) == [1, 1, 1]  # half published: the window recovery closes
+    with warehouse.transaction():
+        pass
+    assert _values(warehouse, "b", 7) == [4, 4, 4]
+    assert not (warehouse.root / STAGING).exists()
+
+
+def test_write_replaces_one_file_whole(tmp_path):
+    store = Warehouse(tmp_path)
+    store.write("events", _table(1))
+    store.write("events", _table(2))
+    assert pq.read_table(store.path("events")).column("n").to_pylist() == [2, 2, 2]
+    assert [p.name for p in (tmp_path / "events").iterdir()] == ["part-0.parquet"]
+
+
+@pytest.mark.parametrize("bad", [0, -1, True, "7"])
+def test_partition_paths_take_only_positive_ids(tmp_path, bad):
+    with pytest.raises(ValueError, match="positive integer"):
+        Warehouse(tmp_path).path("images", bad)
