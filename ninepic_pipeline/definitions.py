@@ -7,7 +7,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from ninepic_pipeline.api import DEFAULT_BASE_URL
+from ninepic_pipeline.api import DEFAULT_BASE_URL, DEFAULT_MAX_CONCURRENCY
 from ninepic_pipeline.defs.assets import events, gallery_snapshot_asset
 from ninepic_pipeline.defs.jobs import events_job, gallery_job
 from ninepic_pipeline.defs.resources import NinepicApi
@@ -30,6 +30,9 @@ defs = dg.Definitions(
             org_id=dg.EnvVar("NINEPIC_ORG_ID") if "NINEPIC_ORG_ID" in os.environ else None,
             base_url=os.environ.get("NINEPIC_BASE_URL", DEFAULT_BASE_URL),
             accept_drift=os.environ.get("NINEPIC_ACCEPT_DRIFT", "0") in ("1", "true", "yes"),
+            max_concurrency=int(
+                os.environ.get("NINEPIC_MAX_CONCURRENCY", str(DEFAULT_MAX_CONCURRENCY))
+            ),
             confirm_reads=os.environ.get("NINEPIC_CONFIRM_READS", "1") not in ("0", "false", "no"),
         ),
         "warehouse": WarehouseResource(

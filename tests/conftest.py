@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from ninepic_pipeline.api import NinepicClient, RetryPolicy
+from ninepic_pipeline.api.limiter import reset_limiters
 from ninepic_pipeline.sandbox import SandboxServer
 
 ORG = 903
@@ -26,6 +27,14 @@ class RecordingSleep:
 
     def __call__(self, seconds: float) -> None:
         self.waits.append(seconds)
+
+
+@pytest.fixture(autouse=True)
+def fresh_limiters() -> Iterator[None]:
+    """Each test starts with no organisation throttled by an earlier test's 429s."""
+    reset_limiters()
+    yield
+    reset_limiters()
 
 
 @pytest.fixture(scope="session")
@@ -58,6 +67,13 @@ def client(
     server: SandboxServer, fast_retry: RetryPolicy, sleeps: RecordingSleep
 ) -> Iterator[NinepicClient]:
     with NinepicClient(
-        api_key=server.keys[ORG], org_id=ORG, base_url=server.url, retry=fast_retry, sleep=sleeps
+        api_key=server.keys[ORG],
+        org_id=ORG,
+        base_url=server.url,
+        retry=fast_retry,
+        sleep=sleeps,
+        limiter=None,
+        # One page at a time: tests that script page bodies need them asked for in order.
+        max_concurrency=1,
     ) as client:
         yield client

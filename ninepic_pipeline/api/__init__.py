@@ -10,7 +10,12 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "ninepic_pipeline.api.client": ["DEFAULT_BASE_URL", "NinepicClient", "positive_id"],
+    "ninepic_pipeline.api.client": [
+        "DEFAULT_BASE_URL",
+        "DEFAULT_MAX_CONCURRENCY",
+        "NinepicClient",
+        "positive_id",
+    ],
     "ninepic_pipeline.api.errors": [
         "GalleryReadError",
         "NinepicAuthMissingError",

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+
 from ninepic_pipeline.api.errors import NinepicResponseError, RequestScope
 
 
@@ -231,25 +233,32 @@ class PassReport:
         return [*self.total_moves, *self.anomalies]
 
 
+PHOTO_SCHEMA = pa.schema(
+    [
+        pa.field("image_id", pa.string(), nullable=False),
+        pa.field("page", pa.int64(), nullable=False),
+        pa.field("width", pa.int64()),
+        pa.field("height", pa.int64()),
+        pa.field("img_url", pa.string()),
+        pa.field("thumbnail_url", pa.string()),
+        pa.field("original_url", pa.string()),
+    ]
+)
+
+
 @dataclass
 class Gallery:
-    """An event's photos in the API's order, deduplicated, held as columns.
+    """An event's photos in the API's order, deduplicated, as one Arrow table.
 
-    Columns rather than a record per photo keep a large gallery cheap to hold and to turn into
-    Arrow; `page[i]` is the page photo i first appeared on, and `pages` say when each was read.
-    `passes` reports every read it took to get a consistent one; `drift_accepted` is set when
+    Columns rather than a record per photo keep a large gallery cheap to hold and to write;
+    `photos.page[i]` is the page photo i first appeared on, and `pages` say when each was read.
+    `passes` reports every read it took to get a trusted one; `drift_accepted` is set when
     none was and the best read was kept by policy.
     """
 
     org_id: int
     event_id: int
-    image_id: list[str] = field(default_factory=list)
-    page: list[int] = field(default_factory=list)
-    width: list[int | None] = field(default_factory=list)
-    height: list[int | None] = field(default_factory=list)
-    img_url: list[str | None] = field(default_factory=list)
-    thumbnail_url: list[str | None] = field(default_factory=list)
-    original_url: list[str | None] = field(default_factory=list)
+    photos: pa.Table = field(default_factory=PHOTO_SCHEMA.empty_table)
     pages: list[PageRead] = field(default_factory=list)
     duplicates_dropped: int = 0
     retries: int = 0
@@ -257,7 +266,14 @@ class Gallery:
     drift_accepted: bool = False
 
     def __len__(self) -> int:
-        return len(self.image_id)
+        return self.photos.num_rows
+
+    def column(self, name: str) -> list[Any]:
+        return self.photos.column(name).to_pylist()
+
+    @property
+    def image_id(self) -> list[str]:
+        return self.column("image_id")
 
     @property
     def api_total(self) -> int:
@@ -268,7 +284,3 @@ class Gallery:
     def page_size(self) -> int:
         """The page size the API applied (it clamps what was asked for)."""
         return self.pages[-1].pagination.page_size if self.pages else 0
-
-    @property
-    def fetched_at_by_page(self) -> dict[int, datetime]:
-        return {read.page: read.fetched_at for read in self.pages}

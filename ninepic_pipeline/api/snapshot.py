@@ -19,18 +19,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from ninepic_pipeline.api.errors import GalleryReadError, NinepicResponseError, RequestScope
-from ninepic_pipeline.api.models import (
-    Gallery,
-    PageRead,
-    Pagination,
-    PassReport,
-    optional_str,
-    pixels,
+from ninepic_pipeline.api.errors import GalleryReadError, RequestScope
+from ninepic_pipeline.api.models import Gallery, PageRead, Pagination, PassReport
+from ninepic_pipeline.api.records import (
+    PhotoColumns,
+    first_occurrences,
+    image_ids,
+    photos_per_page,
 )
 
 DriftPolicy = Literal["fail", "accept"]
@@ -73,23 +72,27 @@ class SnapshotPolicy:
 
 
 class _Pass:
-    """Accumulates one read into gallery columns, noting everything that looks inconsistent."""
+    """Accumulates one read into columns, noting everything that looks inconsistent."""
 
     def __init__(self, number: int, scope: RequestScope, org_id: int, event_id: int) -> None:
         self.scope = scope
         self.report = PassReport(number=number)
         self.gallery = Gallery(org_id=org_id, event_id=event_id)
-        self._seen: set[str] = set()
+        self._columns = PhotoColumns()
         self._previous_ids: list[str] | None = None
 
     @property
     def last(self) -> Pagination:
         return self.gallery.pages[-1].pagination
 
+    @property
+    def last_page(self) -> int:
+        return self.gallery.pages[-1].page
+
     def add(self, response: PageResponse) -> bool:
         """Take a page in; False when the pass must stop here (the listing ended or broke)."""
         pagination, page = response.pagination, response.page
-        ids = [image_id(item, self.scope) for item in response.items]
+        ids = image_ids(response.items, self.scope)
         if self._previous_ids and ids == self._previous_ids:
             if page <= pagination.total_pages:
                 raise GalleryReadError(
@@ -101,30 +104,12 @@ class _Pass:
             self._note(f"page {page} past the end repeated page {page - 1}")
             return False
         self._check_shape(response)
-        new = 0
-        for item, photo_id in zip(response.items, ids, strict=True):
-            if photo_id in self._seen:
-                self.report.duplicates += 1
-                self.gallery.duplicates_dropped += 1
-                continue
-            self._seen.add(photo_id)
-            new += 1
-            self._append(item, photo_id, page)
-        self.gallery.pages.append(PageRead(page, pagination, len(ids), new, response.fetched_at))
+        self._columns.add(response.items, ids, page)
+        self.gallery.pages.append(PageRead(page, pagination, len(ids), 0, response.fetched_at))
         self.report.pages += 1
         self.report.totals.append(pagination.total)
         self._previous_ids = ids
         return pagination.current_page != 0 and bool(ids)
-
-    def _append(self, item: dict[str, Any], photo_id: str, page: int) -> None:
-        gallery = self.gallery
-        gallery.image_id.append(photo_id)
-        gallery.page.append(page)
-        gallery.width.append(pixels(item.get("width")))
-        gallery.height.append(pixels(item.get("height")))
-        gallery.img_url.append(optional_str(item.get("img_url")))
-        gallery.thumbnail_url.append(optional_str(item.get("thumbnail_url")))
-        gallery.original_url.append(optional_str(item.get("original_url")))
 
     def _check_shape(self, response: PageResponse) -> None:
         pagination, page = response.pagination, response.page
@@ -158,7 +143,17 @@ class _Pass:
                 self._note(f"page {read.page} held {read.images} photos where {expected} were due")
 
     def finish(self) -> PassReport:
-        self.report.unique = len(self.gallery)
+        read = self._columns.table()
+        self._columns = PhotoColumns()
+        photos = first_occurrences(read)
+        new = photos_per_page(photos)
+        gallery = self.gallery
+        gallery.photos = photos
+        gallery.pages = [replace(p, new_images=new.get(p.page, 0)) for p in gallery.pages]
+        gallery.duplicates_dropped = self.report.duplicates = read.num_rows - photos.num_rows
+        self.report.unique = photos.num_rows
+        if self.report.duplicates:
+            self._note(f"{self.report.duplicates} photo(s) read twice")
         self._check_fill()
         last = self.last
         if last.has_next_page and self.gallery.pages[-1].page >= last.total_pages:
@@ -169,20 +164,6 @@ class _Pass:
                 f"{self.report.final_total}"
             )
         return self.report
-
-
-def image_id(item: Any, scope: RequestScope) -> str:
-    """A photo's id as an opaque string: the docs call it a UUID but their example is not one."""
-    raw = item.get("image_id") if isinstance(item, dict) else None
-    if isinstance(raw, int) and not isinstance(raw, bool):
-        raw = str(raw)
-    if not isinstance(raw, str) or not raw.strip():
-        raise NinepicResponseError(
-            f"9pic API on {scope.describe()} sent a photo without an image_id; the photo cannot "
-            "be tracked: report it to 9pic with the event id",
-            scope,
-        )
-    return raw
 
 
 class SnapshotReader:
@@ -229,10 +210,9 @@ class SnapshotReader:
         if not current.report.photos_consistent:
             return False
         previous = passes[-2]
-        return (
-            previous.report.photos_consistent
-            and previous.gallery.image_id == current.gallery.image_id
-        )
+        return previous.report.photos_consistent and previous.gallery.photos.column(
+            "image_id"
+        ).equals(current.gallery.photos.column("image_id"))
 
     @staticmethod
     def _best(passes: list[_Pass]) -> _Pass:

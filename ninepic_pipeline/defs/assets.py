@@ -18,6 +18,9 @@ from ninepic_pipeline.tables.checks import check_schema
 from ninepic_pipeline.tables.snapshot import GALLERY_TABLES, GallerySnapshot, gallery_snapshot
 
 GROUP = "ninepic"
+# Every step that calls the API claims a slot of this pool, so a nightly burst of runs cannot
+# multiply the load on the organisation's share of the gateway (limit in dagster.yaml).
+API_POOL = "ninepic_api"
 
 DESCRIPTIONS = {
     "images": "One row per photo of the event, in the API's capture order.",
@@ -66,6 +69,7 @@ def _stop(snapshot: GallerySnapshot, failed: list[str]) -> Iterator[dg.AssetChec
     specs=[_spec(name) for name in GALLERY_TABLES],
     check_specs=[spec for spec in check_specs if spec.asset_key.path[-1] in GALLERY_TABLES],
     partitions_def=event_partitions,
+    pool=API_POOL,
 )
 def gallery_snapshot_asset(
     context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
@@ -116,6 +120,7 @@ def gallery_snapshot_asset(
     kinds={"parquet"},
     description=DESCRIPTIONS["events"],
     metadata=definition_metadata(TABLE_SCHEMAS["events"]),
+    pool=API_POOL,
 )
 def events(ninepic: NinepicApi, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with ninepic.open() as client:

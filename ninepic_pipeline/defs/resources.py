@@ -10,6 +10,7 @@ from pydantic import Field
 
 from ninepic_pipeline.api import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONCURRENCY,
     NinepicClient,
     NinepicError,
     RetryPolicy,
@@ -29,6 +30,10 @@ class NinepicApi(dg.ConfigurableResource):
     org_id: str | None = Field(default=None, description="9pic organisation id (NINEPIC_ORG_ID)")
     base_url: str = Field(default=DEFAULT_BASE_URL, description="API base URL (NINEPIC_BASE_URL)")
     page_size: int = Field(default=100, description="Photos per page asked for; 100 is the max")
+    max_concurrency: int = Field(
+        default=DEFAULT_MAX_CONCURRENCY,
+        description="Page requests in flight at once (NINEPIC_MAX_CONCURRENCY)",
+    )
     connect_timeout_s: float = 5.0
     read_timeout_s: float = 30.0
     retry_attempts: int = Field(default=6, description="Attempts per request on transient faults")
@@ -57,6 +62,7 @@ class NinepicApi(dg.ConfigurableResource):
                 org_id=self.org_id or "",
                 base_url=self.base_url,
                 page_size=self.page_size,
+                max_concurrency=self.max_concurrency,
                 timeouts=Timeouts(self.connect_timeout_s, self.read_timeout_s),
                 retry=RetryPolicy(
                     max_attempts=self.retry_attempts,

@@ -135,7 +135,9 @@ def test_retry_after_as_http_date_is_honoured(server, client, sleeps):
 @pytest.mark.parametrize("header", ["0", "86400", "soon", "-5"])
 def test_absent_zero_absurd_or_bad_retry_after_falls_back_to_backoff(server, sleeps, header):
     retry = RetryPolicy(max_attempts=3, backoff_base_s=0.2, backoff_max_s=0.2)
-    with NinepicClient(server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps) as client:
+    with NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps, limiter=None
+    ) as client:
         server.faults.push(429, headers={"Retry-After": header}, path_contains="/images")
         client.fetch_gallery(MARATHON)
     assert len(sleeps.waits) == 1
@@ -144,7 +146,9 @@ def test_absent_zero_absurd_or_bad_retry_after_falls_back_to_backoff(server, sle
 
 def test_backoff_grows_exponentially_with_jitter(server, sleeps):
     retry = RetryPolicy(max_attempts=5, backoff_base_s=1.0, backoff_max_s=100.0)
-    with NinepicClient(server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps) as client:
+    with NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps, limiter=None
+    ) as client:
         server.faults.push(500, times=4, path_contains="/images")
         client.fetch_gallery(MARATHON)
     for n, wait in enumerate(sleeps.waits, start=1):
@@ -152,7 +156,9 @@ def test_backoff_grows_exponentially_with_jitter(server, sleeps):
 
 
 def test_retries_are_bounded_in_attempts(server, fast_retry, sleeps):
-    with NinepicClient(server.keys[ORG], ORG, server.url, retry=fast_retry, sleep=sleeps) as c:
+    with NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=fast_retry, sleep=sleeps, limiter=None
+    ) as c:
         server.faults.push(503, times=None, path_contains="/images")
         with pytest.raises(NinepicServerError, match="after 4 attempt") as caught:
             c.fetch_gallery(MARATHON)
@@ -162,7 +168,9 @@ def test_retries_are_bounded_in_attempts(server, fast_retry, sleeps):
 
 def test_retries_are_bounded_in_total_wait(server, sleeps):
     retry = RetryPolicy(max_attempts=50, max_total_wait_s=10.0)
-    with NinepicClient(server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps) as c:
+    with NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=retry, sleep=sleeps, limiter=None
+    ) as c:
         server.faults.push(429, headers={"Retry-After": "4"}, times=None, path_contains="/images")
         with pytest.raises(NinepicRateLimitError, match="kept throttling"):
             c.fetch_gallery(MARATHON)
@@ -181,6 +189,7 @@ def test_read_timeouts_are_retried_then_reported():
                 retry=retry,
                 timeouts=Timeouts(connect_s=1.0, read_s=0.1),
                 sleep=RecordingSleep(),
+                limiter=None,
             ) as client,
             pytest.raises(NinepicConnectionError, match="timeout") as caught,
         ):
@@ -191,7 +200,7 @@ def test_read_timeouts_are_retried_then_reported():
 def test_connection_refused_is_a_connection_error(fast_retry):
     with SandboxServer() as gone:
         url, key = gone.url, gone.keys[ORG]
-    client = NinepicClient(key, ORG, url, retry=fast_retry, sleep=RecordingSleep())
+    client = NinepicClient(key, ORG, url, retry=fast_retry, sleep=RecordingSleep(), limiter=None)
     with client, pytest.raises(NinepicConnectionError, match="connection error"):
         client.ping(MARATHON)
 

@@ -43,7 +43,12 @@ def _script(server, *bodies):
 
 def _client(server, fast_retry, **policy) -> NinepicClient:
     return NinepicClient(
-        server.keys[ORG], ORG, server.url, retry=fast_retry, snapshot=SnapshotPolicy(**policy)
+        server.keys[ORG],
+        ORG,
+        server.url,
+        retry=fast_retry,
+        snapshot=SnapshotPolicy(**policy),
+        max_concurrency=1,
     )
 
 
@@ -56,14 +61,14 @@ def test_stable_gallery_is_read_and_confirmed(server, client):
     assert len(gallery.passes) == 2
     assert all(p.consistent for p in gallery.passes)
     assert not gallery.drift_accepted
-    assert _image_pages(server) == list(range(1, 14)) * 2
+    assert sorted(_image_pages(server)) == sorted(list(range(1, 14)) * 2)
 
 
 def test_without_confirmation_a_stable_gallery_is_read_once(server, fast_retry):
     with _client(server, fast_retry, confirm=False) as client:
         gallery = client.fetch_gallery(MARATHON)
     assert len(gallery.passes) == 1 and len(gallery) == 1280
-    assert _image_pages(server) == list(range(1, 14))
+    assert sorted(_image_pages(server)) == list(range(1, 14))
 
 
 def test_stale_total_hiding_an_upload_is_caught_by_the_confirmation(server, client):
@@ -95,7 +100,7 @@ def test_duplicates_are_dropped_and_counted_when_drift_is_accepted(server, fast_
         gallery = client.fetch_gallery(MARATHON)
     assert gallery.drift_accepted
     assert gallery.image_id == ["a", "b", "c"]
-    assert gallery.page == [1, 1, 2]
+    assert gallery.column("page") == [1, 1, 2]
     assert gallery.duplicates_dropped == 1
     assert [p.new_images for p in gallery.pages] == [2, 1]
 

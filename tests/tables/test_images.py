@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from ninepic_pipeline.api.models import Gallery, PageRead, Pagination
+from ninepic_pipeline.api.models import PHOTO_SCHEMA, Gallery, PageRead, Pagination
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, images_table
 
 T1 = datetime(2026, 12, 3, 2, 0, 1, tzinfo=UTC)
@@ -16,16 +16,22 @@ T2 = datetime(2026, 12, 3, 2, 0, 2, tzinfo=UTC)
 
 def _gallery() -> Gallery:
     pagination = Pagination(4, 1, 2, True, False, 2)
+    photos = pa.table(
+        {
+            "image_id": ["a", "b", "c", "d"],
+            "page": [1, 1, 2, 2],
+            "width": [3000, 4000, 5000, None],
+            "height": [4000, 3000, 5000, 100],
+            "img_url": ["u/a", "u/b", None, "u/d"],
+            "thumbnail_url": ["t/a", "t/b", "t/c", "t/d"],
+            "original_url": pa.nulls(4, pa.string()),
+        },
+        schema=PHOTO_SCHEMA,
+    )
     return Gallery(
         org_id=903,
         event_id=1,
-        image_id=["a", "b", "c", "d"],
-        page=[1, 1, 2, 2],
-        width=[3000, 4000, 5000, None],
-        height=[4000, 3000, 5000, 100],
-        img_url=["u/a", "u/b", None, "u/d"],
-        thumbnail_url=["t/a", "t/b", "t/c", "t/d"],
-        original_url=[None] * 4,
+        photos=photos,
         pages=[PageRead(1, pagination, 2, 2, T1), PageRead(2, pagination, 2, 2, T2)],
     )
 

@@ -1,0 +1,118 @@
+"""The per-organisation limiter: pace and cap after a 429, gradual recovery, shared pauses."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from ninepic_pipeline.api import NinepicClient, SnapshotPolicy
+from ninepic_pipeline.api.limiter import OrgLimiter, limiter_for
+from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
+from tests.conftest import ORG
+
+
+class FakeTime:
+    """A clock that moves only when the limiter sleeps or the test says so."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def _succeed(limiter: OrgLimiter, fake: FakeTime, count: int, every_s: float) -> None:
+    for _ in range(count):
+        limiter.acquire()
+        fake.now += every_s
+        limiter.release(throttled=False)
+
+
+def test_unthrottled_limiter_does_not_pace():
+    fake = FakeTime()
+    limiter = OrgLimiter(4, clock=fake.clock, sleep=fake.sleep)
+    _succeed(limiter, fake, 50, every_s=0.001)
+    assert limiter.rate is None and fake.slept == []
+
+
+def test_a_429_paces_at_nine_tenths_of_what_got_through_and_honours_retry_after():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    _succeed(limiter, fake, 41, every_s=0.025)  # 40 requests/s getting through
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=2.0)
+    assert limiter.rate == pytest.approx(0.9 * 40, rel=0.03)
+    assert limiter.throttles == 1
+    limiter.acquire()  # waits out the Retry-After, whoever got the 429
+    assert fake.slept[-1] == pytest.approx(2.0)
+    limiter.release(False)
+    limiter.acquire()  # then keeps the pace: one start every 1/36 s or so
+    assert 1 / 42 < fake.slept[-1] < 1 / 33
+    limiter.release(False)
+
+
+def test_a_burst_of_429s_decreases_the_pace_once():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    _succeed(limiter, fake, 41, every_s=0.025)
+    for _ in range(8):
+        limiter.acquire()
+        limiter.release(throttled=True)
+    assert limiter.throttles == 1
+    assert limiter.rate == pytest.approx(36, rel=0.03)
+
+
+def test_pace_recovers_gradually_then_is_lifted():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    _succeed(limiter, fake, 41, every_s=0.025)
+    limiter.acquire()
+    limiter.release(throttled=True)
+    paced = limiter.rate
+    _succeed(limiter, fake, 10, every_s=1.0)  # ten quiet seconds
+    assert paced * 1.25 < limiter.rate < paced * 1.4  # about 3% a second
+    fake.now += 31
+    _succeed(limiter, fake, 1, every_s=0.01)
+    assert limiter.rate is None
+
+
+def test_requests_in_flight_are_capped():
+    limiter = OrgLimiter(2)
+    limiter.acquire()
+    limiter.acquire()
+    third = threading.Thread(target=limiter.acquire)
+    third.start()
+    third.join(timeout=0.2)
+    assert third.is_alive()  # waiting for a slot
+    limiter.release(False)
+    third.join(timeout=2)
+    assert not third.is_alive()
+
+
+def test_clients_of_one_org_share_one_limiter():
+    first = limiter_for("https://api.9pic.ai", ORG, 8)
+    assert limiter_for("https://api.9pic.ai", ORG, 8) is first
+    assert limiter_for("https://api.9pic.ai", ORG + 1, 8) is not first
+
+
+def test_pages_are_read_concurrently():
+    world = World()
+    world.add_event(ORG, 5, name="Wide", photos=1300, seed=2)
+    with SandboxServer(world=world, chaos=Chaos(latency_ms=200)) as slow:
+        client = NinepicClient(
+            slow.keys[ORG], ORG, slow.url, snapshot=SnapshotPolicy(confirm=False), max_concurrency=8
+        )
+        started = time.monotonic()
+        with client:
+            gallery = client.fetch_gallery(5)
+        elapsed = time.monotonic() - started
+    assert len(gallery) == 1300
+    # 13 pages at 200 ms: one after another would take 2.6 s; page 1, then 12 in two waves.
+    assert elapsed < 1.6
