@@ -109,10 +109,10 @@ def error_for_status(status: int, scope: RequestScope, api_message: str | None) 
             scope,
         )
     if status == 403:
+        owned = f"org {scope.org_id}" + (" (or this event)" if scope.event_id is not None else "")
         return NinepicForbiddenError(
-            f"9pic API 403 on {where}: the API key is invalid or inactive, or org "
-            f"{scope.org_id} (or this event) is not the key's; check NINEPIC_API_KEY and "
-            f"NINEPIC_ORG_ID{detail}",
+            f"9pic API 403 on {where}: the API key is invalid or inactive, or {owned} is not "
+            f"the key's; check NINEPIC_API_KEY and NINEPIC_ORG_ID{detail}",
             scope,
         )
     if status == 404:

@@ -230,7 +230,8 @@ class PassReport:
 
     @property
     def findings(self) -> list[str]:
-        return [*self.total_moves, *self.anomalies]
+        """What was wrong with the read, what moved the photos first."""
+        return [*self.anomalies, *self.total_moves]
 
 
 PHOTO_SCHEMA = pa.schema(

@@ -194,7 +194,13 @@ class SnapshotReader:
                 return self._result(current.gallery, reports, drift_accepted=False)
         if self._policy.on_drift == "accept":
             return self._result(self._best(passes).gallery, reports, drift_accepted=True)
-        moved = "; ".join(report.findings[0] for report in reports[:4] if report.findings)
+        # The last reads say most about why the gallery would not settle; one line stays short.
+        moved = "; ".join(
+            f"read {report.number}: {report.findings[0]}"
+            + (f" (+{len(report.findings) - 1} more)" if len(report.findings) > 1 else "")
+            for report in reports[-3:]
+            if report.findings
+        )
         raise GalleryReadError(
             f"{self._scope.describe()}: the gallery kept changing over {len(reports)} reads "
             f"({moved}); re-run when uploads have settled, or accept the best read "

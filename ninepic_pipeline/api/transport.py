@@ -12,6 +12,7 @@ decoded anything.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -44,6 +45,8 @@ from ninepic_pipeline.api.limiter import OrgLimiter
 from ninepic_pipeline.api.retry import RETRYABLE_STATUSES, RetryPolicy, parse_retry_after
 
 API_MESSAGE_MAX_CHARS = 200
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,14 @@ class HttpTransport:
                 with self._lock:
                     self.stats.retries += 1
                     self.stats.waited_s += delay
+                log.warning(
+                    "%s: %s, retrying in %.2f s (attempt %d of %d)",
+                    scope.describe(),
+                    transient.kind,
+                    delay,
+                    attempt + 1,
+                    self.retry.max_attempts,
+                )
                 waited += delay
                 self._sleep(delay)
         raise AssertionError("unreachable: the loop returns or raises")
