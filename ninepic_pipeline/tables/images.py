@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -21,25 +22,25 @@ def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
 
 def images_table(gallery: Gallery) -> pa.Table:
     """One row per photo, in the API's capture order, with its derived size columns."""
-    width = pa.array(gallery.width, pa.int64())
-    height = pa.array(gallery.height, pa.int64())
-    width_f = width.cast(pa.float64())
-    height_f = height.cast(pa.float64())
-    fetched_by_page = gallery.fetched_at_by_page
-    page = pa.array(gallery.page, pa.int64())
+    photos = gallery.photos.combine_chunks()
+    width, height = photos.column("width"), photos.column("height")
+    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
+    page = photos.column("page")
+    read_pages = pa.array([read.page for read in gallery.pages], pa.int64())
+    read_times = pa.array([read.fetched_at for read in gallery.pages], TIMESTAMP)
     columns = {
-        "image_id": pa.array(gallery.image_id, pa.string()),
-        "capture_rank": pa.array(range(1, len(gallery) + 1), pa.int64()),
+        "image_id": photos.column("image_id"),
+        "capture_rank": pa.array(np.arange(1, photos.num_rows + 1, dtype=np.int64)),
         "page": page,
         "width": width,
         "height": height,
         "megapixels": pc.divide(pc.multiply(width_f, height_f), 1e6),
         "aspect_ratio": pc.divide(width_f, height_f),
         "orientation": orientation(width, height),
-        "img_url": pa.array(gallery.img_url, pa.string()),
-        "thumbnail_url": pa.array(gallery.thumbnail_url, pa.string()),
-        "original_url": pa.array(gallery.original_url, pa.string()),
-        "fetched_at": pa.array([fetched_by_page[p] for p in gallery.page], TIMESTAMP),
+        "img_url": photos.column("img_url"),
+        "thumbnail_url": photos.column("thumbnail_url"),
+        "original_url": photos.column("original_url"),
+        "fetched_at": pc.take(read_times, pc.index_in(page, read_pages)),
     }
     return pa.table(columns, schema=IMAGES)
 
