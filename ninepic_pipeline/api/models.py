@@ -215,6 +215,8 @@ class PassReport:
     duplicates: int = 0
     total_moves: list[str] = field(default_factory=list)
     anomalies: list[str] = field(default_factory=list)
+    # blake2b of the ids in the order read (duplicates included): two reads agree when equal.
+    digest: str = ""
 
     @property
     def final_total(self) -> int:

@@ -17,6 +17,7 @@ a stale `total` masking an upload.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -80,6 +81,8 @@ class _Pass:
         self.gallery = Gallery(org_id=org_id, event_id=event_id)
         self._columns = PhotoColumns()
         self._previous_ids: list[str] | None = None
+        # Reads are compared by a digest of their ordered ids, so no earlier read is kept.
+        self._digest = hashlib.blake2b(digest_size=16)
 
     @property
     def last(self) -> Pagination:
@@ -105,6 +108,7 @@ class _Pass:
             return False
         self._check_shape(response)
         self._columns.add(response.items, ids, page)
+        self._digest.update("\0".join(ids).encode() + b"\0")
         self.gallery.pages.append(PageRead(page, pagination, len(ids), 0, response.fetched_at))
         self.report.pages += 1
         self.report.totals.append(pagination.total)
@@ -152,6 +156,7 @@ class _Pass:
         gallery.pages = [replace(p, new_images=new.get(p.page, 0)) for p in gallery.pages]
         gallery.duplicates_dropped = self.report.duplicates = read.num_rows - photos.num_rows
         self.report.unique = photos.num_rows
+        self.report.digest = self._digest.hexdigest()
         if self.report.duplicates:
             self._note(f"{self.report.duplicates} photo(s) read twice")
         self._check_fill()
@@ -185,15 +190,20 @@ class SnapshotReader:
 
     def read(self) -> Gallery:
         reports: list[PassReport] = []
-        passes: list[_Pass] = []
+        # Only reports of earlier reads are kept, not their photos: one gallery in memory at a
+        # time, plus the best read so far when drift may be accepted.
+        best: _Pass | None = None
         for number in range(1, self._policy.max_passes + 1):
-            current = self._read_pass(number)
+            current: _Pass | None = self._read_pass(number)
             reports.append(current.finish())
-            passes.append(current)
-            if self._trusted(passes, self._policy.confirm):
+            previous = reports[-2] if len(reports) > 1 else None
+            if self._trusted(previous, current.report, self._policy.confirm):
                 return self._result(current.gallery, reports, drift_accepted=False)
-        if self._policy.on_drift == "accept":
-            return self._result(self._best(passes).gallery, reports, drift_accepted=True)
+            if self._policy.on_drift == "accept":
+                best = current if best is None else self._better(best, current)
+            current = None  # its photos go before the next read starts, unless kept as best
+        if best is not None:
+            return self._result(best.gallery, reports, drift_accepted=True)
         # The last reads say most about why the gallery would not settle; one line stays short.
         moved = "; ".join(
             f"read {report.number}: {report.findings[0]}"
@@ -209,27 +219,28 @@ class SnapshotReader:
         )
 
     @staticmethod
-    def _trusted(passes: list[_Pass], confirm: bool) -> bool:
-        current = passes[-1]
-        if len(passes) == 1:
-            return current.report.consistent and not confirm
-        if not current.report.photos_consistent:
-            return False
-        previous = passes[-2]
-        return previous.report.photos_consistent and previous.gallery.photos.column(
-            "image_id"
-        ).equals(current.gallery.photos.column("image_id"))
+    def _trusted(previous: PassReport | None, current: PassReport, confirm: bool) -> bool:
+        if previous is None:
+            return current.consistent and not confirm
+        return (
+            current.photos_consistent
+            and previous.photos_consistent
+            and previous.digest == current.digest
+        )
 
     @staticmethod
-    def _best(passes: list[_Pass]) -> _Pass:
-        """The latest consistent pass, else the latest one closest to its reported total."""
-        consistent = [p for p in passes if p.report.photos_consistent]
-        if consistent:
-            return consistent[-1]
-        return min(
-            reversed(passes),
-            key=lambda p: (abs(p.report.unique - p.report.final_total), len(p.report.findings)),
-        )
+    def _better(best: _Pass, current: _Pass) -> _Pass:
+        """The later read consistent in its photos, else the one closest to its total."""
+        if current.report.photos_consistent:
+            return current
+        if best.report.photos_consistent:
+            return best
+
+        def distance(candidate: _Pass) -> tuple[int, int]:
+            report = candidate.report
+            return abs(report.unique - report.final_total), len(report.findings)
+
+        return current if distance(current) <= distance(best) else best
 
     def _result(self, gallery: Gallery, reports: list[PassReport], drift_accepted: bool) -> Gallery:
         gallery.passes = reports

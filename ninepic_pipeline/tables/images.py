@@ -22,7 +22,7 @@ def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
 
 def images_table(gallery: Gallery) -> pa.Table:
     """One row per photo, in the API's capture order, with its derived size columns."""
-    photos = gallery.photos.combine_chunks()
+    photos = gallery.photos
     width, height = photos.column("width"), photos.column("height")
     width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
     page = photos.column("page")
@@ -30,7 +30,9 @@ def images_table(gallery: Gallery) -> pa.Table:
     read_times = pa.array([read.fetched_at for read in gallery.pages], TIMESTAMP)
     columns = {
         "image_id": photos.column("image_id"),
-        "capture_rank": pa.array(np.arange(1, photos.num_rows + 1, dtype=np.int64)),
+        "capture_rank": pa.chunked_array(
+            [np.arange(1, photos.num_rows + 1, dtype=np.int64)], pa.int64()
+        ),
         "page": page,
         "width": width,
         "height": height,

@@ -8,7 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from ninepic_pipeline.api.models import Gallery
-from ninepic_pipeline.tables.capture_stats import capture_order_stats
+from ninepic_pipeline.tables.capture_stats import CAPTURE_COLUMNS, capture_order_stats
 from ninepic_pipeline.tables.checks import (
     CheckOutcome,
     check_capture_stats,
@@ -20,7 +20,7 @@ from ninepic_pipeline.tables.checks import (
 )
 from ninepic_pipeline.tables.images import gallery_pages_table, images_table
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
-from ninepic_pipeline.tables.size_stats import image_size_stats
+from ninepic_pipeline.tables.size_stats import SIZE_COLUMNS, image_size_stats
 
 GALLERY_TABLES = ("images", "gallery_pages", "image_size_stats", "capture_order_stats")
 
@@ -41,10 +41,10 @@ def gallery_snapshot(
     """The tables of one gallery read, each in its declared schema, and every check on them."""
     images = images_table(gallery)
     pages = gallery_pages_table(gallery)
-    images_frame = to_frame(images)
-    size = image_size_stats(images_frame, computed_at)
+    # Each statistic converts only the columns it reads: the URLs never become pandas.
+    size = image_size_stats(to_frame(images.select(SIZE_COLUMNS)), computed_at)
     capture = capture_order_stats(
-        images_frame,
+        to_frame(images.select(CAPTURE_COLUMNS)),
         to_frame(pages),
         timeline_total,
         computed_at,
