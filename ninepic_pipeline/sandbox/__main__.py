@@ -13,6 +13,7 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
+from .cache import DEFAULT_MAX_BYTES
 from .chaos import Chaos
 from .chaos_cli import add_chaos_arguments, chaos_from_args, describe
 from .defaults import DOCS_ORG_ID, add_generated_event, default_world
@@ -51,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="E",
         help=f"event id of the --photos event (default: {DEFAULT_GENERATED_EVENT_ID})",
     )
+    parser.add_argument(
+        "--page-cache-mb",
+        type=float,
+        metavar="MB",
+        default=DEFAULT_MAX_BYTES / 2**20,
+        help="memory for cached All Photos page bodies, in MiB; 0 turns the cache off "
+        f"(default: {DEFAULT_MAX_BYTES // 2**20})",
+    )
     add_chaos_arguments(parser)
     return parser
 
@@ -82,6 +91,8 @@ def _settings(args: argparse.Namespace) -> tuple[World, Chaos]:
         raise ValueError("--latency-ms must not be negative")
     if args.key is not None and not args.key:
         raise ValueError("--key must not be empty")
+    if args.page_cache_mb < 0:
+        raise ValueError("--page-cache-mb must not be negative")
     return _world(args), chaos_from_args(args)
 
 
@@ -93,7 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     keys = {DOCS_ORG_ID: args.key} if args.key else None
-    server = SandboxServer(world, host=args.host, port=args.port, keys=keys, chaos=chaos)
+    server = SandboxServer(
+        world,
+        host=args.host,
+        port=args.port,
+        keys=keys,
+        chaos=chaos,
+        page_cache_bytes=int(args.page_cache_mb * 2**20),
+    )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

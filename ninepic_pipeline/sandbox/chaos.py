@@ -191,6 +191,21 @@ class Chaos:
             or self.extra_fields
         )
 
+    @property
+    def edits_bodies(self) -> bool:
+        """Whether success bodies are decoded and rewritten after the API answered them.
+
+        The server bypasses its page cache then: each such body is decoded and encoded again
+        anyway, so the cache would save little, and chaos runs keep exercising exactly the
+        uncached path they were written against.
+        """
+        return bool(
+            self.p_total_drift
+            or self.past_end_repeats_last
+            or self.p_missing_size
+            or self.extra_fields
+        )
+
 
 def _requested_page(request: Request) -> int:
     try:

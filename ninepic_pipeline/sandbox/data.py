@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import enum
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,10 @@ EPOCH: Final = datetime(1970, 1, 1, tzinfo=UTC)
 MICROS_PER_HOUR: Final = 3_600_000_000
 # Capture start for generated galleries whose event has no event_date.
 DEFAULT_START: Final = datetime(2026, 1, 19, 6, 0, tzinfo=UTC)
+# One counter for every gallery of the process: a version then names one state of one gallery,
+# so a cache keyed by it cannot mistake a new gallery (another world, a replaced event) for an
+# old one that happened to reach the same count.
+_VERSIONS: Final = itertools.count(1)
 
 
 def image_url(event_id: int, image_id: str, variant: str = "large") -> str:
@@ -97,7 +102,7 @@ class Gallery:
         self._heights: list[int | None] = []
         self._times: list[int | None] = []
         self._timed = 0
-        self._version = 0
+        self._version = next(_VERSIONS)
         self._hours_cache: tuple[int, dict[int, int]] | None = None
 
     @classmethod
@@ -137,6 +142,11 @@ class Gallery:
     @property
     def untimestamped_count(self) -> int:
         return len(self._ids) - self._timed
+
+    @property
+    def version(self) -> int:
+        """Changes on every insert, delete and size change; unique across all galleries."""
+        return self._version
 
     def _photo(self, i: int) -> Photo:
         t = self._times[i]
@@ -189,7 +199,7 @@ class Gallery:
         self._widths.insert(index, photo.width)
         self._heights.insert(index, photo.height)
         times.insert(index, t)
-        self._version += 1
+        self._version = next(_VERSIONS)
 
     def set_size(self, index: int, width: int | None, height: int | None) -> None:
         """Replace the dimensions of the photo at `index` (e.g. to make them unknown)."""
@@ -197,6 +207,9 @@ class Gallery:
         _check_photo(Photo(self._ids[index], width, height))
         self._widths[index] = width
         self._heights[index] = height
+        # Sizes are in every page body, so cached pages must go stale too; the hour counts
+        # keyed by the same version are recomputed once more than needed, which is cheap.
+        self._version = next(_VERSIONS)
 
     def position_for(self, captured_at: datetime | None) -> int:
         """Where a new photo with this capture time lands: after all photos with equal time."""
@@ -212,7 +225,7 @@ class Gallery:
             del column[index]
         if index < self._timed:
             self._timed -= 1
-        self._version += 1
+        self._version = next(_VERSIONS)
         return photo
 
     def hour_counts(self) -> dict[int, int]:

@@ -16,6 +16,7 @@ from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import unquote
 
+from .cache import PageCache, PageKey
 from .data import Event, Photo, image_url
 from .world import World
 
@@ -71,6 +72,7 @@ class _Context:
     org_id: int
     params: dict[str, int]
     event_id: int | None = None
+    cache: PageCache | None = None
 
     def event(self) -> Event:
         assert self.event_id is not None
@@ -169,13 +171,24 @@ def _details(ctx: _Context) -> Response:
 def _images(ctx: _Context) -> Response:
     event = ctx.event()
     page, size = ctx.params["page"], ctx.params["page_size"]
-    total, photos = ctx.world.page(ctx.org_id, event.event_id, (page - 1) * size, size)
+    cache = ctx.cache
+    with ctx.world.locked():
+        # Version and page under one lock hold: the body stored below is of that version.
+        version = ctx.world.gallery_version(ctx.org_id, event.event_id)
+        key = PageKey(ctx.org_id, event.event_id, page, size, version)
+        body = cache.get(key) if cache is not None else None
+        if body is not None:
+            return Response(200, body)
+        total, photos = ctx.world.page(ctx.org_id, event.event_id, (page - 1) * size, size)
     message = "Records for all images" if total else "No images found"
     data = {
         "images": [image_item(event.event_id, p) for p in photos],
         "pagination": pagination(total, page, size),
     }
-    return envelope(200, message, data)
+    response = envelope(200, message, data)
+    if cache is not None:
+        cache.put(key, response.body)
+    return response
 
 
 def _timeline_days(ctx: _Context) -> Response:
@@ -258,8 +271,14 @@ def _authorise(keys: Mapping[int, str], org_id: int, api_key: str | None) -> Non
         raise ApiError(403, "API key is invalid, inactive, or not valid for this organisation")
 
 
-def handle(world: World, keys: Mapping[int, str], request: Request) -> Response:
-    """Answer one request; never raises for a client error."""
+def handle(
+    world: World, keys: Mapping[int, str], request: Request, cache: PageCache | None = None
+) -> Response:
+    """Answer one request; never raises for a client error.
+
+    `cache`, if given, serves repeated All Photos pages from their stored bodies; leave it out
+    whenever something edits the bodies afterwards in ways the gallery's version does not track.
+    """
     for route in _ROUTES:
         match = route.pattern.fullmatch(request.path)
         if match:
@@ -276,6 +295,6 @@ def handle(world: World, keys: Mapping[int, str], request: Request) -> Response:
         event_id = _path_int("event_id", groups["event_id"]) if "event_id" in groups else None
         _authorise(keys, org_id, request.api_key)
         params = _query_params(request.query, route.paging) if route.paging else {}
-        return route.handler(_Context(world, org_id, params, event_id))
+        return route.handler(_Context(world, org_id, params, event_id, cache))
     except ApiError as err:
         return error_response(err.status, err.message)

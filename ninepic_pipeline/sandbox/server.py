@@ -16,6 +16,7 @@ from types import TracebackType
 from typing import NamedTuple, Self
 from urllib.parse import parse_qsl, urlsplit
 
+from .cache import DEFAULT_MAX_BYTES, PageCache
 from .chaos import Chaos, ChaosEngine
 from .defaults import default_world
 from .faults import FaultQueue
@@ -87,9 +88,10 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             request = Request(self.command, path, query, self.headers.get("X-API-Key"))
             # One world and one engine for the whole request, even if either is replaced now.
-            world = sandbox.world
-            response = sandbox._engine.respond(
-                world, request, lambda: _answer(world, sandbox.keys, request)
+            world, engine = sandbox.world, sandbox._engine
+            cache = None if engine.chaos.edits_bodies else sandbox.page_cache
+            response = engine.respond(
+                world, request, lambda: _answer(world, sandbox.keys, request, cache)
             )
         # Logged before sending, so a client that has its reply always finds it in the log.
         sandbox._record(RequestLogEntry(self.command, path, query, response.status))
@@ -113,9 +115,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(response.body)
 
 
-def _answer(world: World, keys: Mapping[int, str], request: Request) -> Response:
+def _answer(
+    world: World, keys: Mapping[int, str], request: Request, cache: PageCache | None
+) -> Response:
     try:
-        return handle(world, keys, request)
+        return handle(world, keys, request, cache)
     except Exception:
         traceback.print_exc(file=sys.stderr)
         return error_response(500, "Internal failure")
@@ -167,6 +171,8 @@ class SandboxServer:
     `latency_s` and `world` may be changed while the server runs. `chaos` turns on seeded
     fault modes (see `Chaos`), applied after the scripted `faults`; replacing it (`set_chaos`)
     starts over from its seed and applies its size modes to the world of that moment.
+    `page_cache_bytes` bounds the cache of encoded All Photos pages (0: no cache); it is keyed
+    by gallery version, so changing the world never serves a stale page.
     """
 
     def __init__(
@@ -177,6 +183,7 @@ class SandboxServer:
         keys: Mapping[int, str] | None = None,
         latency_s: float = 0.0,
         chaos: Chaos | None = None,
+        page_cache_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.world = world if world is not None else default_world()
         self.host = host
@@ -187,6 +194,7 @@ class SandboxServer:
         self.keys.update(keys or {})
         self.latency_s = latency_s
         self.faults = FaultQueue()
+        self.page_cache = PageCache(page_cache_bytes)
         self._engine = ChaosEngine(chaos or Chaos(), self.world)
         self._log: list[RequestLogEntry] = []
         self._log_lock = threading.Lock()

@@ -172,6 +172,10 @@ class World:
             org_id, event_id, lambda g: (len(g), g.page(offset, offset + limit))
         )
 
+    def gallery_version(self, org_id: int, event_id: int) -> int:
+        """The gallery's current version: it changes whenever a page of it could read otherwise."""
+        return self._with_gallery(org_id, event_id, lambda g: g.version)
+
     def timeline(self, org_id: int, event_id: int) -> list[TimelineDay]:
         return self._with_gallery(org_id, event_id, Gallery.timeline)
 
