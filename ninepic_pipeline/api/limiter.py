@@ -4,9 +4,12 @@
 client of the same organisation in a process shares one `OrgLimiter`, which caps the requests in
 flight and, once the gateway has throttled, paces them:
 
-- on a 429 the pace drops to 90% of the rate that was getting through, the cap on requests in
-  flight halves, and every worker waits out the `Retry-After`;
-- each quiet second the pace climbs back by 3% and the cap by one, and after half a minute
+- the first 429 says nothing yet of the gateway's rate (a start-up burst gets through at any
+  speed), so requests go one at a time, each after the `Retry-After`, for a second; 95% of the
+  rate that got through then becomes the pace, with half the requests in flight allowed;
+- a later 429 drops the pace to 90% of the rate that was getting through, halves the cap on
+  requests in flight, and every worker waits out the `Retry-After`;
+- each quiet second the pace climbs back by 2% and the cap by one, and after half a minute
   without a 429 the pace is lifted altogether,
 
 so the pace settles just under the gateway's limit instead of oscillating between half of it
@@ -21,11 +24,14 @@ from collections import deque
 from collections.abc import Callable
 
 DECREASE = 0.9
-INCREASE_PER_S = 0.03
+INCREASE_PER_S = 0.02
 # Successes counted to estimate the rate the gateway lets through.
 WINDOW_S = 2.0
 MIN_RATE = 0.5
 RESET_AFTER_S = 30.0
+LEARN_S = 1.0
+# Start just under what got through: probing upward from there costs fewer 429s.
+LEARNED_SHARE = 0.95
 
 
 class OrgLimiter:
@@ -49,6 +55,8 @@ class OrgLimiter:
         self._last_throttle = float("-inf")
         self._last_raise = clock()
         self._successes: deque[float] = deque()
+        self._learning_since: float | None = None
+        self._learning_interval = 0.0
         self.throttles = 0
 
     def acquire(self) -> None:
@@ -58,11 +66,15 @@ class OrgLimiter:
                 self._cond.wait()
             self._in_flight += 1
             now = self._clock()
-            if self.rate is not None and now - self._last_throttle > RESET_AFTER_S:
-                self.rate, self._cap = None, self.max_in_flight
+            if self._throttled_lately(now) and now - self._last_throttle > RESET_AFTER_S:
+                self.rate, self._cap, self._learning_since = None, self.max_in_flight, None
+                self._learning_interval = 0.0
             start = max(now, self._paused_until, self._next_start)
             if self.rate is not None:
                 self._next_start = start + 1.0 / self.rate
+            elif self._learning_since is not None:
+                # While learning, the gateway's Retry-After is the best spacing there is.
+                self._next_start = start + self._learning_interval
         if start > now:
             self._sleep(start - now)
 
@@ -76,9 +88,21 @@ class OrgLimiter:
                 self._succeeded(now)
             self._cond.notify_all()
 
+    def _throttled_lately(self, now: float) -> bool:
+        return self.rate is not None or self._learning_since is not None
+
     def _throttled(self, now: float, retry_after_s: float | None) -> None:
         if retry_after_s is not None and retry_after_s > 0:
             self._paused_until = max(self._paused_until, now + retry_after_s)
+        if self.rate is None:
+            if retry_after_s:
+                # A little over it: exactly on the refill, clock jitter meets an empty bucket.
+                self._learning_interval = min(1.0, 1.1 * retry_after_s)
+            if self._learning_since is None:
+                self._learning_since = self._last_throttle = now
+                self.throttles += 1
+                self._cap = 1
+            return
         # A burst of workers meets the same throttle: decrease once per round trip of the pace.
         guard = 1.0 / self.rate if self.rate else 0.0
         if now - self._last_throttle < max(guard, 0.2):
@@ -96,6 +120,12 @@ class OrgLimiter:
         self._successes.append(now)
         while self._successes and self._successes[0] < now - WINDOW_S:
             self._successes.popleft()
+        since = self._learning_since
+        if self.rate is None and since is not None and now - since >= LEARN_S:
+            learned = sum(1 for t in self._successes if t > since) / (now - since)
+            self.rate = max(MIN_RATE, LEARNED_SHARE * learned)
+            self._cap = max(1, self.max_in_flight // 2)
+            self._last_raise = now
         elapsed = now - self._last_raise
         if elapsed >= 1.0:
             self._last_raise = now
@@ -108,7 +138,8 @@ class OrgLimiter:
         recent = [t for t in self._successes if t >= now - WINDOW_S]
         if len(recent) < 2:
             return None
-        span = max(now - recent[0], 0.05)
+        # A short span would read the start-up burst as the gateway's rate.
+        span = max(now - recent[0], 0.5)
         return len(recent) / span
 
 

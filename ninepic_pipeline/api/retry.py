@@ -17,6 +17,8 @@ class RetryPolicy:
     """Bounds on retrying: attempts per request, the wait before each, and the total wait."""
 
     max_attempts: int = 6
+    # 429s are the gateway pacing a busy organisation: many are normal under a rate limit.
+    max_throttled_attempts: int = 30
     backoff_base_s: float = 0.5
     backoff_max_s: float = 30.0
     # A Retry-After beyond this is treated as absurd: backoff is used instead of it.
@@ -26,8 +28,8 @@ class RetryPolicy:
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.max_attempts < 1:
-            raise ValueError("max_attempts must be at least 1")
+        if self.max_attempts < 1 or self.max_throttled_attempts < 1:
+            raise ValueError("max_attempts and max_throttled_attempts must be at least 1")
         if self.backoff_base_s < 0 or self.backoff_max_s < 0 or self.max_total_wait_s < 0:
             raise ValueError("retry waits must not be negative")
 

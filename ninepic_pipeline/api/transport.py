@@ -139,31 +139,35 @@ class HttpTransport:
     def get(
         self, path: str, scope: RequestScope, params: Mapping[str, Any] | None = None
     ) -> Envelope:
-        """The envelope of a successful GET, or a typed `NinepicError`."""
-        waited = 0.0
-        for attempt in range(1, self.retry.max_attempts + 1):
+        """The envelope of a successful GET, or a typed `NinepicError`.
+
+        Failures (5xx, timeouts, resets) may use `max_attempts`; throttling (429) is the
+        gateway asking to slow down rather than failing, so it has a budget of its own,
+        `max_throttled_attempts`. Both share the bound on total waiting.
+        """
+        waited, failures, throttles = 0.0, 0, 0
+        while True:
             try:
                 return self._attempt(path, scope, params)
             except _Transient as transient:
-                if attempt == self.retry.max_attempts:
-                    raise self._exhausted(transient, scope, attempt) from None
-                delay = self.retry.delay(attempt, transient.retry_after)
-                if waited + delay > self.retry.max_total_wait_s:
-                    raise self._exhausted(transient, scope, attempt) from None
+                if transient.status == 429:
+                    throttles += 1
+                    spent = throttles >= self.retry.max_throttled_attempts
+                else:
+                    failures += 1
+                    spent = failures >= self.retry.max_attempts
+                attempts = failures + throttles
+                delay = self.retry.delay(attempts, transient.retry_after)
+                if spent or waited + delay > self.retry.max_total_wait_s:
+                    raise self._exhausted(transient, scope, attempts) from None
                 with self._lock:
                     self.stats.retries += 1
                     self.stats.waited_s += delay
                 log.warning(
-                    "%s: %s, retrying in %.2f s (attempt %d of %d)",
-                    scope.describe(),
-                    transient.kind,
-                    delay,
-                    attempt + 1,
-                    self.retry.max_attempts,
+                    "%s: %s, retry %d in %.2f s", scope.describe(), transient.kind, attempts, delay
                 )
                 waited += delay
                 self._sleep(delay)
-        raise AssertionError("unreachable: the loop returns or raises")
 
     def _attempt(
         self, path: str, scope: RequestScope, params: Mapping[str, Any] | None

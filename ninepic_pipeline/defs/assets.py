@@ -1,10 +1,12 @@
 """The assets: thin Dagster wiring over `api` (reading) and `tables` (shaping and checking)."""
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ninepic_pipeline.api import Gallery
@@ -44,6 +46,16 @@ def _spec(name: str) -> dg.AssetSpec:
     )
 
 
+def _prefer_system_allocator() -> None:
+    """Let freed Arrow memory go back to the system, unless the deployment chose otherwise.
+
+    pyarrow's default allocator (mimalloc) keeps freed pages for reuse: after reading a
+    million photos a run held 667 MB for a 223 MB table, 390 MB with the system allocator.
+    """
+    if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
+        pa.set_memory_pool(pa.system_memory_pool())
+
+
 def _read_numbers(gallery: Gallery) -> dict[str, Any]:
     """What the UI plots across runs."""
     return {
@@ -76,6 +88,7 @@ def gallery_snapshot_asset(
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Read a consistent snapshot of the event's gallery; publish its four tables together."""
     event_id = event_id_from_key(context.partition_key)
+    _prefer_system_allocator()
     with ninepic.open() as client:
         gallery = client.fetch_gallery(event_id)
         timeline = client.timeline_days(event_id)

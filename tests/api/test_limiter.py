@@ -42,42 +42,61 @@ def test_unthrottled_limiter_does_not_pace():
     assert limiter.rate is None and fake.slept == []
 
 
-def test_a_429_paces_at_nine_tenths_of_what_got_through_and_honours_retry_after():
+def _learn(limiter: OrgLimiter, fake: FakeTime) -> None:
+    """A first 429, then a second and more of successes 25 ms apart: 40 requests/s get through."""
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=0.025)
+    _succeed(limiter, fake, 50, every_s=0.0)  # the limiter's own spacing moves the clock
+
+
+def test_first_429_goes_one_at_a_time_spaced_by_retry_after_then_learns_the_rate():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    _succeed(limiter, fake, 41, every_s=0.025)  # 40 requests/s getting through
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=0.025)
+    assert limiter.rate is None and limiter.throttles == 1
+    _succeed(limiter, fake, 3, every_s=0.0)
+    # Each start waits a little over the Retry-After: the gateway's own word on spacing.
+    assert fake.slept == pytest.approx([0.025, 0.0275, 0.0275])
+    _succeed(limiter, fake, 40, every_s=0.0)
+    assert limiter.rate == pytest.approx(0.95 / 0.0275, rel=0.05)
+
+
+def test_a_later_429_paces_at_nine_tenths_and_halves_requests_in_flight():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    _learn(limiter, fake)
+    learned = limiter.rate
     limiter.acquire()
     limiter.release(throttled=True, retry_after_s=2.0)
-    assert limiter.rate == pytest.approx(0.9 * 40, rel=0.03)
-    assert limiter.throttles == 1
-    limiter.acquire()  # waits out the Retry-After, whoever got the 429
-    assert fake.slept[-1] == pytest.approx(2.0)
-    limiter.release(False)
-    limiter.acquire()  # then keeps the pace: one start every 1/36 s or so
-    assert 1 / 42 < fake.slept[-1] < 1 / 33
+    assert limiter.throttles == 2
+    assert limiter.rate == pytest.approx(0.9 * learned, rel=0.05)
+    limiter.acquire()  # every worker waits out the Retry-After
+    assert fake.slept[-1] == pytest.approx(2.0, abs=0.05)
     limiter.release(False)
 
 
 def test_a_burst_of_429s_decreases_the_pace_once():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    _succeed(limiter, fake, 41, every_s=0.025)
-    for _ in range(8):
+    _learn(limiter, fake)
+    learned = limiter.rate
+    in_flight = 4  # half the cap is allowed again once the rate is learned
+    for _ in range(in_flight):
         limiter.acquire()
+    for _ in range(in_flight):  # all answered 429 in the same instant
         limiter.release(throttled=True)
-    assert limiter.throttles == 1
-    assert limiter.rate == pytest.approx(36, rel=0.03)
+    assert limiter.throttles == 2
+    assert limiter.rate == pytest.approx(0.9 * learned, rel=0.05)
 
 
 def test_pace_recovers_gradually_then_is_lifted():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    _succeed(limiter, fake, 41, every_s=0.025)
-    limiter.acquire()
-    limiter.release(throttled=True)
+    _learn(limiter, fake)
     paced = limiter.rate
     _succeed(limiter, fake, 10, every_s=1.0)  # ten quiet seconds
-    assert paced * 1.25 < limiter.rate < paced * 1.4  # about 3% a second
+    assert paced * 1.15 < limiter.rate < paced * 1.3  # about 2% a second
     fake.now += 31
     _succeed(limiter, fake, 1, every_s=0.01)
     assert limiter.rate is None
