@@ -9,19 +9,31 @@ import dagster as dg
 
 from ninepic_pipeline.api import DEFAULT_BASE_URL, DEFAULT_MAX_CONCURRENCY
 from ninepic_pipeline.defs.assets import events, gallery_snapshot_asset
+from ninepic_pipeline.defs.batch import build_nightly_batch_job
 from ninepic_pipeline.defs.jobs import events_job, gallery_job
 from ninepic_pipeline.defs.resources import NinepicApi
-from ninepic_pipeline.defs.schedules import NIGHTLY_CRON, build_nightly_schedule
+from ninepic_pipeline.defs.schedules import (
+    NIGHTLY_CRON,
+    build_nightly_batch_schedule,
+    build_nightly_schedule,
+)
 from ninepic_pipeline.defs.sensors import event_discovery_sensor
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 
 # In a checkout this is the repo root; an installed package should set NINEPIC_WAREHOUSE.
 DEFAULT_WAREHOUSE = Path(__file__).resolve().parent.parent / "warehouse"
+NIGHTLY = os.environ.get("NINEPIC_NIGHTLY_CRON", NIGHTLY_CRON)
+
+# Resolved when the batch runs, from the finished `defs` below.
+nightly_batch_job = build_nightly_batch_job(lambda: defs.resolve_job_def(gallery_job.name))
 
 defs = dg.Definitions(
     assets=[events, gallery_snapshot_asset],
-    jobs=[gallery_job, events_job],
-    schedules=[build_nightly_schedule(os.environ.get("NINEPIC_NIGHTLY_CRON", NIGHTLY_CRON))],
+    jobs=[gallery_job, events_job, nightly_batch_job],
+    schedules=[
+        build_nightly_schedule(NIGHTLY),
+        build_nightly_batch_schedule(nightly_batch_job, NIGHTLY),
+    ],
     sensors=[event_discovery_sensor],
     resources={
         "ninepic": NinepicApi(

@@ -31,3 +31,16 @@ def build_nightly_schedule(cron_schedule: str = NIGHTLY_CRON) -> dg.ScheduleDefi
         return [gallery_run_request(key, run_key=f"nightly:{tick}:{key}") for key in keys]
 
     return nightly_galleries
+
+
+def build_nightly_batch_schedule(
+    batch_job: dg.JobDefinition, cron_schedule: str = NIGHTLY_CRON
+) -> dg.ScheduleDefinition:
+    """The same night in one run of `batch_job`: turn on this one or the one above."""
+    return dg.ScheduleDefinition(
+        name="nightly_galleries_batched",
+        job=batch_job,
+        cron_schedule=cron_schedule,
+        execution_timezone="UTC",
+        description="Every known event's gallery in one run, a run per event inside it.",
+    )
