@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from ninepic_pipeline.tables import capture_order_stats
+from tests.tables.frames import orientation_of
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
@@ -19,16 +20,7 @@ def _images(sizes):
             "width": pd.array([w for w, _ in sizes], dtype="Int64"),
             "height": pd.array([h for _, h in sizes], dtype="Int64"),
             "orientation": pd.array(
-                [
-                    None
-                    if w is None or h is None
-                    else "portrait"
-                    if h > w
-                    else "landscape"
-                    if w > h
-                    else "square"
-                    for w, h in sizes
-                ],
+                [orientation_of(w, h) for w, h in sizes],
                 dtype="str",
             ),
         }

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from ninepic_pipeline.tables import image_size_stats
+from tests.tables.frames import orientation_of
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
@@ -19,16 +20,7 @@ def _images(sizes: list[tuple[int | None, int | None]]) -> pd.DataFrame:
         {"capture_rank": range(1, len(sizes) + 1), "width": width, "height": height}
     )
     frame["megapixels"] = frame["width"].astype("Float64") * frame["height"] / 1e6
-    frame["orientation"] = [
-        None
-        if w is None or h is None
-        else "portrait"
-        if h > w
-        else "landscape"
-        if w > h
-        else "square"
-        for w, h in sizes
-    ]
+    frame["orientation"] = [orientation_of(w, h) for w, h in sizes]
     return frame
 
 
