@@ -17,6 +17,7 @@ from ninepic_pipeline.defs.resources import NinepicApi
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
 from ninepic_pipeline.tables.checks import check_schema
+from ninepic_pipeline.tables.contract import TABLE_DOCS
 from ninepic_pipeline.tables.snapshot import GALLERY_TABLES, GallerySnapshot, gallery_snapshot
 
 GROUP = "ninepic"
@@ -24,13 +25,6 @@ GROUP = "ninepic"
 # multiply the load on the organisation's share of the gateway (limit in dagster.yaml).
 API_POOL = "ninepic_api"
 
-DESCRIPTIONS = {
-    "images": "One row per photo of the event, in the API's capture order.",
-    "gallery_pages": "One row per page request of the gallery read that made `images`.",
-    "image_size_stats": "One row per event: how large its photos are and how they are oriented.",
-    "capture_order_stats": "One row per event: how the gallery was read and how photos run.",
-    "events": "One row per event of the organisation, from every page of List Events.",
-}
 DEPS = {"image_size_stats": ["images"], "capture_order_stats": ["images", "gallery_pages"]}
 
 
@@ -38,7 +32,7 @@ def _spec(name: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         name,
         group_name=GROUP,
-        description=DESCRIPTIONS[name],
+        description=TABLE_DOCS[name].description,
         metadata=definition_metadata(TABLE_SCHEMAS[name]),
         kinds={"parquet"},
         deps=DEPS.get(name, []),
@@ -131,7 +125,7 @@ def gallery_snapshot_asset(
 @dg.asset(
     group_name=GROUP,
     kinds={"parquet"},
-    description=DESCRIPTIONS["events"],
+    description=TABLE_DOCS["events"].description,
     metadata=definition_metadata(TABLE_SCHEMAS["events"]),
     pool=API_POOL,
 )
