@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.api.models import Gallery
-from ninepic_pipeline.tables.schemas import GALLERY_PAGES, IMAGES, TIMESTAMP, to_frame
+from ninepic_pipeline.tables.schemas import GALLERY_PAGES, IMAGES, TIMESTAMP
 
 
 def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
@@ -45,14 +44,6 @@ def images_table(gallery: Gallery) -> pa.Table:
         "fetched_at": pc.take(read_times, pc.index_in(page, read_pages)),
     }
     return pa.table(columns, schema=IMAGES)
-
-
-def images_frame(gallery: Gallery) -> pd.DataFrame:
-    return to_frame(images_table(gallery))
-
-
-def gallery_pages_frame(gallery: Gallery) -> pd.DataFrame:
-    return to_frame(gallery_pages_table(gallery))
 
 
 def gallery_pages_table(gallery: Gallery) -> pa.Table:
