@@ -14,11 +14,10 @@ import random
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
-from ninepic_pipeline.tables.snapshot import gallery_snapshot
+from ninepic_pipeline.tables.images import images_table
 
 ORG, EVENT = 903, 1
 
@@ -81,7 +80,7 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
         finally:
             report.faults.update(server.chaos_stats)
         record = {p.image_id: (p.width, p.height) for p in world.photos(ORG, EVENT)}
-    images = gallery_snapshot(gallery, None, datetime.now(UTC)).tables["images"].to_pylist()
+    images = images_table(gallery).to_pylist()
     ids = [row["image_id"] for row in images]
     report.expected += len(record)
     report.lost += len(set(record) - set(ids))

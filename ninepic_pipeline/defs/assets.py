@@ -80,7 +80,7 @@ def _stop(snapshot: GallerySnapshot, failed: list[str]) -> Iterator[dg.AssetChec
 def gallery_snapshot_asset(
     context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    """Read a consistent snapshot of the event's gallery; publish its four tables together."""
+    """Read a consistent snapshot of the event's gallery; publish its tables together."""
     event_id = event_id_from_key(context.partition_key)
     _prefer_system_allocator()
     with ninepic.open() as client:
@@ -92,7 +92,7 @@ def gallery_snapshot_asset(
         )
     if gallery.drift_accepted:
         context.log.warning(f"event {event_id}: no consistent read; the best one was kept")
-    snapshot = gallery_snapshot(gallery, timeline.total, computed_at=datetime.now(UTC))
+    snapshot = gallery_snapshot(gallery, timeline, computed_at=datetime.now(UTC))
     failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
     if failed:
         yield from _stop(snapshot, failed)
@@ -115,6 +115,10 @@ def gallery_snapshot_asset(
     outcomes = [*snapshot.checks, schema]
     for name, table in snapshot.tables.items():
         extra = _read_numbers(gallery) if name == "images" else {}
+        if name == "capture_timeline":
+            extra = {"timeline_available": timeline.available}
+            if not timeline.available:
+                extra["note"] = "The event's Photo Timeline is disabled: no hours to show."
         yield dg.MaterializeResult(
             asset_key=name,
             metadata={**table_metadata(table, store.path(name, event_id)), **extra},

@@ -11,7 +11,7 @@ from ninepic_pipeline.warehouse import Warehouse
 class WarehouseResource(dg.ConfigurableResource):
     """The Parquet warehouse root (NINEPIC_WAREHOUSE).
 
-    Assets write through it rather than through an IO manager because one event's four tables
+    Assets write through it rather than through an IO manager because one event's tables
     must be published together or not at all, which a per-output IO manager cannot promise.
     """
 

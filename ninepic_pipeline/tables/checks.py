@@ -57,6 +57,12 @@ SIZE_COUNTS = CheckSpec(
 CAPTURE_ONE_ROW = CheckSpec("one_row", "capture_order_stats", "Exactly one row for the event.")
 CAPTURE_COUNTS = CheckSpec("counts_add_up", "capture_order_stats", "image_count = rows of images.")
 
+TIMELINE_COUNTS = CheckSpec(
+    "counts_add_up",
+    "capture_timeline",
+    "Hourly counts and the untimestamped row sum to the API's total (empty when disabled).",
+)
+
 ALL_CHECKS = [
     IMAGE_IDS,
     ROW_COUNT,
@@ -67,6 +73,7 @@ ALL_CHECKS = [
     SIZE_COUNTS,
     CAPTURE_ONE_ROW,
     CAPTURE_COUNTS,
+    TIMELINE_COUNTS,
 ]
 
 
@@ -162,3 +169,16 @@ def check_capture_stats(stats: pa.Table, image_rows: int) -> list[CheckOutcome]:
             f"image_count {row.get('image_count')} vs {image_rows} rows of images",
         ),
     ]
+
+
+def check_timeline(timeline: pa.Table, api_total: int, available: bool) -> CheckOutcome:
+    counts = timeline.column("photo_count").to_pylist()
+    if not available:
+        return _outcome(TIMELINE_COUNTS, not counts, f"{len(counts)} rows for a disabled timeline")
+    remainder = counts[-1] if counts else None
+    return _outcome(
+        TIMELINE_COUNTS,
+        sum(counts) == api_total and remainder is not None and remainder >= 0,
+        f"hours sum to {sum(counts)} with {remainder} untimestamped, where the API reports "
+        f"{api_total}",
+    )

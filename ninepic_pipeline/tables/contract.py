@@ -67,6 +67,15 @@ TABLE_DOCS = {
             "neighbours in capture order; an unknown size or orientation counts as a value.",
         ),
         TableDoc(
+            "capture_timeline",
+            "One row per UTC hour with photos, plus one row of photos without a capture time.",
+            "one row per UTC date and hour with photos, and one untimestamped row, per event",
+            "event_id (path), capture_date, capture_hour",
+            "From the Photo Timeline days; the untimestamped row is the API's total minus the "
+            "timeline's. A disabled timeline gives an empty table and a note on the "
+            "materialization, not a failed run.",
+        ),
+        TableDoc(
             "events",
             "One row per event of the organisation, from every page of List Events.",
             "one row per event of the organisation",

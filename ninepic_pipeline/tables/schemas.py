@@ -118,11 +118,29 @@ EVENTS = pa.schema(
     ]
 )
 
+CAPTURE_TIMELINE = pa.schema(
+    [
+        _field("capture_date", pa.date32(), "UTC date of capture; null on the untimestamped row."),
+        _field("capture_hour", pa.int64(), "UTC hour of capture, 0-23; null when untimestamped."),
+        _field("hour_start", TIMESTAMP, "Start of that UTC hour; null when untimestamped."),
+        _field(
+            "photo_count", pa.int64(), "Photos captured in the hour (or without a time).", False
+        ),
+        _field(
+            "untimestamped",
+            pa.bool_(),
+            "True on the one row counting photos without a capture time.",
+            False,
+        ),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "images": IMAGES,
     "gallery_pages": GALLERY_PAGES,
     "image_size_stats": IMAGE_SIZE_STATS,
     "capture_order_stats": CAPTURE_ORDER_STATS,
+    "capture_timeline": CAPTURE_TIMELINE,
     "events": EVENTS,
 }
 

@@ -1,4 +1,4 @@
-"""One event's snapshot as the four tables that must change together, and their checks."""
+"""One event's snapshot as the tables that must change together, and their checks."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from ninepic_pipeline.api.models import Gallery
+from ninepic_pipeline.api.models import Gallery, Timeline
 from ninepic_pipeline.tables.capture_stats import CAPTURE_COLUMNS, capture_order_stats
 from ninepic_pipeline.tables.checks import (
     CheckOutcome,
@@ -17,12 +17,20 @@ from ninepic_pipeline.tables.checks import (
     check_row_count,
     check_size_stats,
     check_snapshot,
+    check_timeline,
 )
 from ninepic_pipeline.tables.images import gallery_pages_table, images_table
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
 from ninepic_pipeline.tables.size_stats import SIZE_COLUMNS, image_size_stats
+from ninepic_pipeline.tables.timeline import capture_timeline_table
 
-GALLERY_TABLES = ("images", "gallery_pages", "image_size_stats", "capture_order_stats")
+GALLERY_TABLES = (
+    "images",
+    "gallery_pages",
+    "image_size_stats",
+    "capture_order_stats",
+    "capture_timeline",
+)
 
 
 @dataclass(frozen=True)
@@ -36,7 +44,7 @@ class GallerySnapshot:
 
 
 def gallery_snapshot(
-    gallery: Gallery, timeline_total: int | None, computed_at: datetime
+    gallery: Gallery, timeline: Timeline, computed_at: datetime
 ) -> GallerySnapshot:
     """The tables of one gallery read, each in its declared schema, and every check on them."""
     images = images_table(gallery)
@@ -46,7 +54,7 @@ def gallery_snapshot(
     capture = capture_order_stats(
         to_frame(images.select(CAPTURE_COLUMNS)),
         to_frame(pages),
-        timeline_total,
+        timeline.total,
         computed_at,
         read_passes=len(gallery.passes) or 1,
         drift_accepted=gallery.drift_accepted,
@@ -56,6 +64,7 @@ def gallery_snapshot(
         "gallery_pages": pages,
         "image_size_stats": conform(size, TABLE_SCHEMAS["image_size_stats"]),
         "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),
+        "capture_timeline": capture_timeline_table(timeline, gallery.api_total),
     }
     anomalies = [a for report in gallery.passes for a in report.findings]
     checks = [
@@ -65,5 +74,6 @@ def gallery_snapshot(
         check_snapshot(len(gallery.passes), gallery.drift_accepted, anomalies),
         *check_size_stats(tables["image_size_stats"], images.num_rows),
         *check_capture_stats(tables["capture_order_stats"], images.num_rows),
+        check_timeline(tables["capture_timeline"], gallery.api_total, timeline.available),
     ]
     return GallerySnapshot(tables=tables, checks=checks)

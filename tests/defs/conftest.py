@@ -18,7 +18,13 @@ from tests.conftest import ORG
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # Error paths retry quickly in tests; the production defaults wait minutes.
 FAST_RETRY = {"retry_attempts": 2, "backoff_base_s": 0.01, "retry_max_wait_s": 1.0}
-TABLES = ["images", "gallery_pages", "image_size_stats", "capture_order_stats"]
+TABLES = [
+    "images",
+    "gallery_pages",
+    "image_size_stats",
+    "capture_order_stats",
+    "capture_timeline",
+]
 
 
 @pytest.fixture

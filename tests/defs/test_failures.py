@@ -39,6 +39,7 @@ def test_checks_are_evaluated_and_recorded_per_run(defs, instance):
         ("image_size_stats", "counts_add_up"),
         ("capture_order_stats", "one_row"),
         ("capture_order_stats", "counts_add_up"),
+        ("capture_timeline", "counts_add_up"),
     }
     for asset, name in expected:
         record = instance.get_latest_asset_check_evaluation_record(

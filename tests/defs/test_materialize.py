@@ -11,7 +11,13 @@ from ninepic_pipeline.tables import TABLE_SCHEMAS
 from tests.conftest import EMPTY, KIDS_DASH, MARATHON, NO_TIMELINE
 from tests.defs.conftest import QUIET, run_gallery
 
-PARTITIONED = ["images", "gallery_pages", "image_size_stats", "capture_order_stats"]
+PARTITIONED = [
+    "images",
+    "gallery_pages",
+    "image_size_stats",
+    "capture_order_stats",
+    "capture_timeline",
+]
 
 
 def _part(warehouse, table, event_id):
@@ -111,3 +117,29 @@ def test_api_key_is_nowhere_in_dagster_home_or_warehouse(
     key = ninepic_env["NINEPIC_API_KEY"].encode()
     hits = [p for p in tmp_path.rglob("*") if p.is_file() and key in p.read_bytes()]
     assert hits == []
+
+
+def test_capture_timeline_counts_every_photo_once(defs, instance, warehouse, server):
+    import requests
+
+    assert run_gallery(defs, instance, str(MARATHON)).success
+    days = requests.get(
+        f"{server.url}/api/v1/ext/903/event/{MARATHON}/timeline/days",
+        headers={"X-API-Key": server.keys[903]},
+        timeout=10,
+    ).json()["data"]["days"]
+    rows = pq.read_table(_part(warehouse, "capture_timeline", MARATHON)).to_pylist()
+    hours = [(d["date"], h["hour"], h["count"]) for d in days for h in d["hours"] if h["count"]]
+    assert [(str(r["capture_date"]), r["capture_hour"], r["photo_count"]) for r in rows[:-1]] == (
+        hours
+    )
+    assert rows[-1]["untimestamped"] and sum(r["photo_count"] for r in rows) == 1280
+
+
+def test_disabled_timeline_gives_an_empty_table_and_a_note(defs, instance, warehouse):
+    assert run_gallery(defs, instance, str(NO_TIMELINE)).success
+    assert pq.read_table(_part(warehouse, "capture_timeline", NO_TIMELINE)).num_rows == 0
+    record = instance.fetch_materializations(dg.AssetKey("capture_timeline"), limit=1).records[0]
+    metadata = record.asset_materialization.metadata
+    assert metadata["timeline_available"].value is False
+    assert "disabled" in metadata["note"].value
