@@ -40,6 +40,9 @@ MANIFEST = "MANIFEST.json"
 STAGED_SUFFIX = ".staged"
 # A staging folder without a manifest this old belongs to a run that died before committing.
 ABANDONED_AFTER_S = 6 * 3600
+# A live commit publishes its manifest within moments; one left this long lost its owner. Other
+# runs' fresher commits are theirs to finish.
+ORPHANED_COMMIT_AFTER_S = 60.0
 
 
 class Warehouse:
@@ -72,7 +75,7 @@ class Warehouse:
         """Files staged in the block replace their tables together when it exits cleanly."""
         self.recover()
         folder = self.root / STAGING / uuid.uuid4().hex
-        folder.mkdir(parents=True)
+        _make_folder(folder)
         transaction = Transaction(self, folder)
         try:
             yield transaction
@@ -88,10 +91,15 @@ class Warehouse:
         if not staging.is_dir():
             return
         for folder in staging.iterdir():
-            if (folder / MANIFEST).exists():
-                _publish(self.root, folder)
-            elif time.time() - folder.stat().st_mtime > ABANDONED_AFTER_S:
-                shutil.rmtree(folder, ignore_errors=True)
+            try:
+                age = time.time() - folder.stat().st_mtime
+                if (folder / MANIFEST).exists():
+                    if age > ORPHANED_COMMIT_AFTER_S:
+                        _publish(self.root, folder)
+                elif age > ABANDONED_AFTER_S:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except FileNotFoundError:
+                continue  # its owner finished it meanwhile
 
     def read(
         self, table: str, event_id: int | None = None, columns: Sequence[str] | None = None
@@ -149,10 +157,22 @@ def _publish(root: Path, folder: Path) -> None:
         staged_path, target_path = root / staged, root / target
         if staged_path.exists():
             target_path.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(staged_path, target_path)
+            with contextlib.suppress(FileNotFoundError):  # moved already by a recovery
+                os.replace(staged_path, target_path)
             _fsync_dir(target_path.parent)
     shutil.rmtree(folder, ignore_errors=True)
     _remove_if_empty(folder.parent)
+
+
+def _make_folder(folder: Path) -> None:
+    """mkdir -p that survives another transaction removing an empty `_staging` meanwhile."""
+    for _ in range(5):
+        try:
+            folder.mkdir(parents=True)
+            return
+        except FileNotFoundError:
+            continue
+    folder.mkdir(parents=True)
 
 
 def _remove_if_empty(folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -95,6 +96,7 @@ class NinepicClient:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
         self.transport.close()
 
     def __enter__(self) -> NinepicClient:
@@ -192,21 +194,27 @@ class NinepicClient:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="ninepic")
         window: deque[Future[PageResponse]] = deque()
+        # Set when the reader stops early: pages still retrying give up instead of spending
+        # the organisation's share of the gateway on a read nobody will use.
+        stop = threading.Event()
         try:
             for page in islice(wanted, self.max_concurrency):
-                window.append(self._pool.submit(self._image_page, path, page, scope))
+                window.append(self._pool.submit(self._image_page, path, page, scope, stop))
             while window:
                 response = window.popleft().result()
                 following = next(wanted, None)
                 if following is not None:
-                    window.append(self._pool.submit(self._image_page, path, following, scope))
+                    window.append(self._pool.submit(self._image_page, path, following, scope, stop))
                 yield response
         finally:
+            stop.set()
             for pending in window:
                 pending.cancel()
 
-    def _image_page(self, path: str, page: int, scope: RequestScope) -> PageResponse:
-        data = self.transport.get(path, scope, self.paginator.params(page)).data
+    def _image_page(
+        self, path: str, page: int, scope: RequestScope, stop: threading.Event | None = None
+    ) -> PageResponse:
+        data = self.transport.get(path, scope, self.paginator.params(page), stop).data
         images = _items(data, "images", page, scope)
         pagination = Pagination.from_json(data.get("pagination"), scope)
         return PageResponse(page, images, pagination, datetime.now(UTC))

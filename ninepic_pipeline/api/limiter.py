@@ -76,7 +76,14 @@ class OrgLimiter:
                 # While learning, the gateway's Retry-After is the best spacing there is.
                 self._next_start = start + self._learning_interval
         if start > now:
-            self._sleep(start - now)
+            try:
+                self._sleep(start - now)
+            except BaseException:
+                # An interrupted wait must give its slot back, or a cap of one stays taken.
+                with self._cond:
+                    self._in_flight -= 1
+                    self._cond.notify_all()
+                raise
 
     def release(self, throttled: bool, retry_after_s: float | None = None) -> None:
         with self._cond:

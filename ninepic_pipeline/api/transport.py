@@ -125,6 +125,11 @@ class HttpTransport:
         if not api_key or not api_key.strip():
             raise NinepicConfigError("no 9pic API key configured; set NINEPIC_API_KEY")
         self._key = api_key.strip()
+        if not (self._key.isascii() and self._key.isprintable()):
+            raise NinepicConfigError(
+                "NINEPIC_API_KEY holds characters an HTTP header cannot carry (a line break, a "
+                "control or non-ASCII character); check that it was copied whole"
+            )
         self.timeouts = timeouts or Timeouts()
         self.retry = retry or RetryPolicy()
         self._sleep = sleep
@@ -137,7 +142,11 @@ class HttpTransport:
         self._pool.clear()
 
     def get(
-        self, path: str, scope: RequestScope, params: Mapping[str, Any] | None = None
+        self,
+        path: str,
+        scope: RequestScope,
+        params: Mapping[str, Any] | None = None,
+        cancelled: threading.Event | None = None,
     ) -> Envelope:
         """The envelope of a successful GET, or a typed `NinepicError`.
 
@@ -158,7 +167,8 @@ class HttpTransport:
                     spent = failures >= self.retry.max_attempts
                 attempts = failures + throttles
                 delay = self.retry.delay(attempts, transient.retry_after)
-                if spent or waited + delay > self.retry.max_total_wait_s:
+                stopped = cancelled is not None and cancelled.is_set()
+                if spent or stopped or waited + delay > self.retry.max_total_wait_s:
                     raise self._exhausted(transient, scope, attempts) from None
                 with self._lock:
                     self.stats.retries += 1
@@ -180,7 +190,11 @@ class HttpTransport:
             return self._request(path, scope, params)
         except _Transient as transient:
             throttled = transient.status == 429
-            retry_after = parse_retry_after(transient.retry_after) if throttled else None
+            hinted = parse_retry_after(transient.retry_after) if throttled else None
+            # An absurd Retry-After is ignored here as it is for the retry itself: it must not
+            # park every worker of the organisation.
+            if hinted is not None and hinted <= self.retry.retry_after_max_s:
+                retry_after = hinted
             raise
         finally:
             self.limiter.release(throttled, retry_after)

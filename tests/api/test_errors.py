@@ -273,3 +273,9 @@ def test_events_without_a_positive_id_are_skipped(server, client, caplog):
     events = client.list_events()
     assert [(e.event_id, e.event_name) for e in events] == [(5, "Five")]
     assert sum("skipped" in r.getMessage() for r in caplog.records) == 2
+
+
+def test_a_key_a_header_cannot_carry_is_refused_without_quoting_it():
+    with pytest.raises(NinepicConfigError, match="copied whole") as caught:
+        NinepicClient("SECRETKEY\nPART2", ORG, "https://api.9pic.ai")
+    assert "SECRET" not in str(caught.value)

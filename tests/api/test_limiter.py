@@ -135,3 +135,35 @@ def test_pages_are_read_concurrently():
     assert len(gallery) == 1300
     # 13 pages at 200 ms: one after another would take 2.6 s; page 1, then 12 in two waves.
     assert elapsed < 1.6
+
+
+def test_an_interrupted_wait_gives_its_slot_back():
+    fake = FakeTime()
+
+    def interrupted(seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    limiter = OrgLimiter(1, clock=fake.clock, sleep=interrupted)
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=5.0)
+    with pytest.raises(KeyboardInterrupt):
+        limiter.acquire()  # has to wait out the 5 s, and is interrupted
+    limiter._sleep = fake.sleep
+    limiter.acquire()  # the slot is free again: this does not block
+    limiter.release(False)
+
+
+def test_an_absurd_retry_after_does_not_park_the_organisation(server):
+    from ninepic_pipeline.api import RetryPolicy
+
+    fake = FakeTime()
+    limiter = OrgLimiter(2, clock=fake.clock, sleep=fake.sleep)
+    waits: list[float] = []
+    retry = RetryPolicy(max_attempts=3, backoff_base_s=0.01, retry_after_max_s=120)
+    client = NinepicClient(
+        server.keys[ORG], ORG, server.url, retry=retry, sleep=waits.append, limiter=limiter
+    )
+    server.faults.push(429, headers={"Retry-After": "86400"})
+    with client:
+        assert client.ping(456)
+    assert max(fake.slept, default=0) < 1 and max(waits) < 1
