@@ -84,6 +84,17 @@ class Pagination:
         )
 
 
+def _event_fields(payload: dict[str, Any], scope: RequestScope, what: str) -> dict[str, Any]:
+    """The fields List Events and Event Details share."""
+    return {
+        "event_id": _required_int(payload, "event_id", scope, what),
+        **{
+            name: optional_str(payload.get(name))
+            for name in ("event_name", "event_slug", "event_date", "status")
+        },
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Event:
     event_id: int
@@ -96,11 +107,7 @@ class Event:
     @classmethod
     def from_json(cls, payload: dict[str, Any], scope: RequestScope) -> Event:
         return cls(
-            event_id=_required_int(payload, "event_id", scope, "an event"),
-            event_name=optional_str(payload.get("event_name")),
-            event_slug=optional_str(payload.get("event_slug")),
-            event_date=optional_str(payload.get("event_date")),
-            status=optional_str(payload.get("status")),
+            **_event_fields(payload, scope, "an event"),
             cover_image=optional_str(payload.get("cover_image")),
         )
 
@@ -132,11 +139,7 @@ class EventDetails:
             "timeline_search",
         )
         return cls(
-            event_id=_required_int(payload, "event_id", scope, "event details"),
-            event_name=optional_str(payload.get("event_name")),
-            event_slug=optional_str(payload.get("event_slug")),
-            event_date=optional_str(payload.get("event_date")),
-            status=optional_str(payload.get("status")),
+            **_event_fields(payload, scope, "event details"),
             **{flag: _bool(payload.get(flag)) for flag in flags},
         )
 
