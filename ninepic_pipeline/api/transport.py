@@ -57,17 +57,14 @@ class Timeouts:
 
 @dataclass(frozen=True)
 class Envelope:
-    """A successful answer: the envelope's `data` object and its human `message`."""
+    """A successful answer: the envelope's `data` object (its `message` is human text only)."""
 
     data: dict[str, Any]
-    message: str
 
 
 @dataclass
 class TransportStats:
-    requests: int = 0
     retries: int = 0
-    waited_s: float = 0.0
 
 
 class _Transient(Exception):
@@ -172,7 +169,6 @@ class HttpTransport:
                     raise self._exhausted(transient, scope, attempts) from None
                 with self._lock:
                     self.stats.retries += 1
-                    self.stats.waited_s += delay
                 log.warning(
                     "%s: %s, retry %d in %.2f s", scope.describe(), transient.kind, attempts, delay
                 )
@@ -202,8 +198,6 @@ class HttpTransport:
     def _request(
         self, path: str, scope: RequestScope, params: Mapping[str, Any] | None
     ) -> Envelope:
-        with self._lock:
-            self.stats.requests += 1
         url = self.base_url + path + (f"?{urlencode(params)}" if params else "")
         try:
             # No redirects: one would carry the X-API-Key header to wherever it points.
@@ -244,7 +238,7 @@ class HttpTransport:
                 "the API may have changed: report it with the event id",
                 scope,
             )
-        return Envelope(data=data, message=str(envelope.get("message") or ""))
+        return Envelope(data=data)
 
     def _api_message(self, envelope: dict[str, Any] | None) -> str | None:
         """The API's own message, single-line and short; dropped if it echoes any of the key."""
