@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -57,7 +58,7 @@ class Warehouse:
             folder = folder / f"{PARTITION_COLUMN}={event_id}"
         return folder / PART_FILE
 
-    def write(self, table: str, data: pa.Table, event_id: int | None = None) -> Path:
+    def write(self, table: str, data: Data, event_id: int | None = None) -> Path:
         """Write `data` as the table's (partition's) file, replacing the previous one whole."""
         target = self.path(table, event_id)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,7 +123,7 @@ class Transaction:
         self.folder = folder
         self._moves: list[tuple[Path, Path]] = []
 
-    def stage(self, table: str, data: pa.Table, event_id: int | None = None) -> Path:
+    def stage(self, table: str, data: Data, event_id: int | None = None) -> Path:
         """Write `data` whole to staging; returns the staged file, readable until commit."""
         target = self.warehouse.path(table, event_id)
         staged = self.folder / target.relative_to(self.warehouse.root)
@@ -181,17 +182,44 @@ def _remove_if_empty(folder: Path) -> None:
         folder.rmdir()
 
 
-def _write_parquet(data: pa.Table, path: Path) -> None:
+class BatchSource(Protocol):
+    """A table too large to hold whole, as `tables.streamed.StreamedTable` is."""
+
+    schema: pa.Schema
+
+    def batches(self) -> Iterator[pa.RecordBatch]: ...
+
+
+Data = pa.Table | BatchSource
+
+PARQUET_OPTIONS = {"compression": "zstd", "write_statistics": True}
+
+
+def _write_parquet(data: Data, path: Path) -> None:
     with open(path, "wb") as handle:
-        pq.write_table(
-            data,
-            handle,
-            compression="zstd",
-            row_group_size=ROW_GROUP_SIZE,
-            write_statistics=True,
-        )
+        if isinstance(data, pa.Table):
+            pq.write_table(data, handle, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+        else:
+            _write_batches(data, handle)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
+    """Row groups of ROW_GROUP_SIZE from batches of any size: memory holds one row group."""
+    with pq.ParquetWriter(handle, data.schema, **PARQUET_OPTIONS) as writer:
+        pending: list[pa.RecordBatch] = []
+        rows = 0
+        for batch in data.batches():
+            pending.append(batch)
+            rows += batch.num_rows
+            while rows >= ROW_GROUP_SIZE:
+                group = pa.Table.from_batches(pending, data.schema)
+                writer.write_table(group.slice(0, ROW_GROUP_SIZE), ROW_GROUP_SIZE)
+                rest = group.slice(ROW_GROUP_SIZE)
+                pending, rows = rest.to_batches(), rest.num_rows
+        if rows:
+            writer.write_table(pa.Table.from_batches(pending, data.schema), ROW_GROUP_SIZE)
 
 
 def _fsync_file(path: Path) -> None:

@@ -141,3 +141,25 @@ def test_concurrent_transactions_of_different_events_do_not_disturb_each_other(t
     assert errors == []
     for event in range(1, 7):
         assert _values(store, "a", event) == _values(store, "b", event) == [24, 24, 24]
+
+
+def test_streamed_table_is_written_in_whole_row_groups(tmp_path):
+    from ninepic_pipeline.tables.streamed import StreamedTable
+    from ninepic_pipeline.warehouse import ROW_GROUP_SIZE
+
+    rows = 2 * ROW_GROUP_SIZE + 12_345
+    schema = pa.schema([pa.field("n", pa.int64(), nullable=False)])
+
+    def batches():
+        # Batches that never line up with a row group, as the spooled URLs do not.
+        for start in range(0, rows, 7_000):
+            stop = min(start + 7_000, rows)
+            yield pa.record_batch([pa.array(range(start, stop), pa.int64())], schema=schema)
+
+    path = Warehouse(tmp_path).write("big", StreamedTable(schema, rows, batches), 1)
+    parquet = pq.ParquetFile(path)
+    groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
+    assert groups == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 12_345]
+    assert parquet.read().column("n").to_pylist() == list(range(rows))
+    assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
+    assert parquet.metadata.row_group(0).column(0).statistics.max == ROW_GROUP_SIZE - 1

@@ -8,9 +8,10 @@ meaningless without it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -245,6 +246,11 @@ PHOTO_SCHEMA = pa.schema(
         pa.field("page", pa.int64(), nullable=False),
         pa.field("width", pa.int64()),
         pa.field("height", pa.int64()),
+    ]
+)
+# Kept apart from the small columns: see `records.UrlSpool`.
+URL_SCHEMA = pa.schema(
+    [
         pa.field("img_url", pa.string()),
         pa.field("thumbnail_url", pa.string()),
         pa.field("original_url", pa.string()),
@@ -252,12 +258,22 @@ PHOTO_SCHEMA = pa.schema(
 )
 
 
+class UrlBatches(Protocol):
+    """Where a read's URL columns wait, row for row with `Gallery.photos`."""
+
+    def batches(self) -> Iterator[pa.RecordBatch]: ...
+
+    def close(self) -> None: ...
+
+
 @dataclass
 class Gallery:
-    """An event's photos in the API's order, deduplicated, as one Arrow table.
+    """An event's photos in the API's order, deduplicated, as Arrow columns.
 
     Columns rather than a record per photo keep a large gallery cheap to hold and to write;
-    `photos.page[i]` is the page photo i first appeared on, and `pages` say when each was read.
+    `photos` holds the small columns (`photos.page[i]` is the page photo i first appeared on)
+    and `urls` the URL columns of the same rows, batch by batch; `pages` say when each page
+    was read.
     `passes` reports every read it took to get a trusted one; `drift_accepted` is set when
     none was and the best read was kept by policy.
     """
@@ -265,6 +281,7 @@ class Gallery:
     org_id: int
     event_id: int
     photos: pa.Table = field(default_factory=PHOTO_SCHEMA.empty_table)
+    urls: UrlBatches | None = None
     pages: list[PageRead] = field(default_factory=list)
     duplicates_dropped: int = 0
     retries: int = 0
@@ -273,6 +290,19 @@ class Gallery:
 
     def __len__(self) -> int:
         return self.photos.num_rows
+
+    def url_batches(self) -> Iterator[pa.RecordBatch]:
+        """The URL columns in photo order; none for a gallery without photos."""
+        if self.urls is None:
+            if self.photos.num_rows:
+                raise ValueError("a gallery with photos needs its URL columns")
+            return iter(())
+        return self.urls.batches()
+
+    def close(self) -> None:
+        """Let the spooled URLs go (they are dropped with the process in any case)."""
+        if self.urls is not None:
+            self.urls.close()
 
     def column(self, name: str) -> list[Any]:
         return self.photos.column(name).to_pylist()

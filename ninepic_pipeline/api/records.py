@@ -7,6 +7,8 @@ goes through list comprehensions; anything odd falls back to the field-by-field 
 
 from __future__ import annotations
 
+import tempfile
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,7 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.api.errors import NinepicResponseError, RequestScope
-from ninepic_pipeline.api.models import MAX_SIDE_PX, PHOTO_SCHEMA, optional_str, pixels
+from ninepic_pipeline.api.models import (
+    MAX_SIDE_PX,
+    PHOTO_SCHEMA,
+    URL_SCHEMA,
+    optional_str,
+    pixels,
+)
 
 _NONE = type(None)
 
@@ -65,18 +73,66 @@ def _texts(items: list[dict[str, Any]], key: str) -> list[str | None]:
     return [optional_str(v) for v in values]
 
 
+class UrlSpool:
+    """A read's URL columns, spooled batch by batch to an anonymous temporary file.
+
+    The URLs are most of a gallery's bytes (190 of 223 MB at a million photos) and nothing but
+    the `images` file needs them, so they wait on disk rather than in memory and are read back
+    one batch at a time while that file is written. The file has no name: the operating system
+    drops it when it is closed or the process dies, so no run leaves one behind.
+    """
+
+    def __init__(self) -> None:
+        # Owned past this call, closed by `close()` (or by the OS with the process).
+        self._file: Any = tempfile.TemporaryFile(prefix="ninepic-urls-")  # noqa: SIM115
+        self._writer: pa.ipc.RecordBatchStreamWriter | None = pa.ipc.new_stream(
+            pa.PythonFile(self._file, mode="w"), URL_SCHEMA
+        )
+        self._keep: np.ndarray | None = None
+        self.rows = 0
+
+    def append(self, batch: pa.RecordBatch) -> None:
+        assert self._writer is not None, "append after finish"
+        self._writer.write_batch(batch)
+        self.rows += batch.num_rows
+
+    def finish(self, keep: np.ndarray | None = None) -> None:
+        """No more batches; `keep` (sorted row numbers) drops the rows not kept."""
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+        self._keep = keep
+
+    def batches(self) -> Iterator[pa.RecordBatch]:
+        """The kept rows in order, a batch at a time; each call starts from the beginning."""
+        self.finish(self._keep)
+        self._file.seek(0)
+        keep, end = self._keep, 0
+        for batch in pa.ipc.open_stream(pa.PythonFile(self._file, mode="r")):
+            start, end = end, end + batch.num_rows
+            if keep is not None:
+                lo, hi = np.searchsorted(keep, [start, end])
+                batch = batch.take(pa.array(keep[lo:hi] - start))
+            yield batch
+
+    def close(self) -> None:
+        self._writer = None
+        self._file.close()
+
+
 class PhotoColumns:
     """A read's photos, gathered page by page into Arrow batches of `chunk_rows`.
 
     Pages are buffered as plain lists and converted a chunk at a time: one Arrow conversion per
     few thousand photos costs far less than one per page, and the lists never hold more than a
-    chunk.
+    chunk. The small columns stay in memory; the URLs go to a `UrlSpool`.
     """
 
     def __init__(self, chunk_rows: int = 16_384) -> None:
         self.chunk_rows = chunk_rows
+        self.urls = UrlSpool()
         self._batches: list[pa.RecordBatch] = []
-        self._lists: dict[str, list[Any]] = {name: [] for name in PHOTO_SCHEMA.names}
+        self._lists: dict[str, list[Any]] = _empty_lists()
 
     def add(self, items: list[Any], ids: list[str], page: int) -> None:
         """Add a page's photos; `ids` from `image_ids` (so every item is a dict)."""
@@ -85,34 +141,41 @@ class PhotoColumns:
         lists["page"].extend([page] * len(ids))
         lists["width"].extend(_sides(items, "width"))
         lists["height"].extend(_sides(items, "height"))
-        for key in ("img_url", "thumbnail_url", "original_url"):
+        for key in URL_SCHEMA.names:
             lists[key].extend(_texts(items, key))
         if len(lists["image_id"]) >= self.chunk_rows:
             self._flush()
 
     def _flush(self) -> None:
         if self._lists["image_id"]:
-            self._batches.append(
-                pa.record_batch(
-                    [pa.array(self._lists[f.name], f.type) for f in PHOTO_SCHEMA],
-                    schema=PHOTO_SCHEMA,
-                )
-            )
-            self._lists = {name: [] for name in PHOTO_SCHEMA.names}
+            lists = self._lists
+            self._batches.append(_batch(lists, PHOTO_SCHEMA))
+            self.urls.append(_batch(lists, URL_SCHEMA))
+            self._lists = _empty_lists()
 
     def table(self) -> pa.Table:
+        """Every photo's small columns (`PHOTO_SCHEMA`); the URLs are in `urls`."""
         self._flush()
-        return pa.Table.from_batches(self._batches, PHOTO_SCHEMA)
+        table = pa.Table.from_batches(self._batches, PHOTO_SCHEMA)
+        self._batches = []
+        return table
 
 
-def first_occurrences(photos: pa.Table) -> pa.Table:
-    """The photos with every repeated image_id after its first occurrence dropped, in order."""
-    ids = photos.column("image_id")
-    if pc.count_distinct(ids).as_py() == photos.num_rows:
-        return photos
+def _empty_lists() -> dict[str, list[Any]]:
+    return {name: [] for name in (*PHOTO_SCHEMA.names, *URL_SCHEMA.names)}
+
+
+def _batch(lists: dict[str, list[Any]], schema: pa.Schema) -> pa.RecordBatch:
+    return pa.record_batch([pa.array(lists[f.name], f.type) for f in schema], schema=schema)
+
+
+def first_occurrence_rows(ids: pa.ChunkedArray) -> np.ndarray | None:
+    """Sorted row numbers of each image_id's first occurrence; None when none repeats."""
+    if pc.count_distinct(ids).as_py() == len(ids):
+        return None
     codes = pc.dictionary_encode(ids.combine_chunks()).indices
     _, first = np.unique(codes.to_numpy(zero_copy_only=False), return_index=True)
-    return photos.take(np.sort(first))
+    return np.sort(first)
 
 
 def photos_per_page(photos: pa.Table) -> dict[int, int]:

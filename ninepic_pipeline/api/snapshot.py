@@ -28,7 +28,7 @@ from ninepic_pipeline.api.errors import GalleryReadError, RequestScope
 from ninepic_pipeline.api.models import Gallery, PageRead, Pagination, PassReport
 from ninepic_pipeline.api.records import (
     PhotoColumns,
-    first_occurrences,
+    first_occurrence_rows,
     image_ids,
     photos_per_page,
 )
@@ -148,11 +148,12 @@ class _Pass:
 
     def finish(self) -> PassReport:
         read = self._columns.table()
-        self._columns = PhotoColumns()
-        photos = first_occurrences(read)
+        keep = first_occurrence_rows(read.column("image_id"))
+        photos = read if keep is None else read.take(keep)
+        self._columns.urls.finish(keep)
         new = photos_per_page(photos)
         gallery = self.gallery
-        gallery.photos = photos
+        gallery.photos, gallery.urls = photos, self._columns.urls
         gallery.pages = [replace(p, new_images=new.get(p.page, 0)) for p in gallery.pages]
         gallery.duplicates_dropped = self.report.duplicates = read.num_rows - photos.num_rows
         self.report.unique = photos.num_rows
@@ -194,14 +195,23 @@ class SnapshotReader:
         # time, plus the best read so far when drift may be accepted.
         best: _Pass | None = None
         for number in range(1, self._policy.max_passes + 1):
-            current: _Pass | None = self._read_pass(number)
+            current = self._read_pass(number)
             reports.append(current.finish())
             previous = reports[-2] if len(reports) > 1 else None
             if self._trusted(previous, current.report, self._policy.confirm):
+                if best is not None:
+                    best.gallery.close()
                 return self._result(current.gallery, reports, drift_accepted=False)
-            if self._policy.on_drift == "accept":
-                best = current if best is None else self._better(best, current)
-            current = None  # its photos go before the next read starts, unless kept as best
+            keep = self._policy.on_drift == "accept" and (
+                best is None or self._better(best, current) is current
+            )
+            # A read not kept lets its photos go before the next read starts.
+            if not keep:
+                current.gallery.close()
+                continue
+            if best is not None:
+                best.gallery.close()
+            best = current
         if best is not None:
             return self._result(best.gallery, reports, drift_accepted=True)
         # The last reads say most about why the gallery would not settle; one line stays short.

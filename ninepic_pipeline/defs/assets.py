@@ -9,7 +9,7 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ninepic_pipeline.api import Gallery
+from ninepic_pipeline.api import Gallery, Timeline
 from ninepic_pipeline.defs.checks import check_result, check_specs
 from ninepic_pipeline.defs.metadata import definition_metadata, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
@@ -92,6 +92,19 @@ def gallery_snapshot_asset(
         )
     if gallery.drift_accepted:
         context.log.warning(f"event {event_id}: no consistent read; the best one was kept")
+    try:
+        yield from _publish_snapshot(context, gallery, timeline, warehouse, event_id)
+    finally:
+        gallery.close()
+
+
+def _publish_snapshot(
+    context: dg.AssetExecutionContext,
+    gallery: Gallery,
+    timeline: Timeline,
+    warehouse: WarehouseResource,
+    event_id: int,
+) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     snapshot = gallery_snapshot(gallery, timeline, computed_at=datetime.now(UTC))
     failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
     if failed:

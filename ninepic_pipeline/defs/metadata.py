@@ -8,6 +8,8 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from ninepic_pipeline.tables.streamed import StreamedTable
+
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 40
 
@@ -51,10 +53,11 @@ def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table, path: Path) -> dict[str, Any]:
+def table_metadata(table: pa.Table | StreamedTable, path: Path) -> dict[str, Any]:
+    head = table.head(PREVIEW_ROWS) if isinstance(table, StreamedTable) else table
     return {
         "dagster/row_count": table.num_rows,
         "dagster/column_schema": column_schema(table.schema),
         "path": dg.MetadataValue.path(str(path)),
-        "preview": dg.MetadataValue.md(markdown_preview(table)),
+        "preview": dg.MetadataValue.md(markdown_preview(head)),
     }

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ninepic_pipeline.tables.schemas import CAPTURE_ORDER_STATS, to_frame
+from ninepic_pipeline.tables.schemas import CAPTURE_ORDER_STATS, in_capture_order, to_frame
 
 CAPTURE_COLUMNS = ["capture_rank", "image_id", "width", "height", "orientation"]
 
@@ -16,26 +17,29 @@ CAPTURE_COLUMNS = ["capture_rank", "image_id", "width", "height", "orientation"]
 _UNKNOWN_SIDE = -1
 
 
-def _run_starts(keys: pd.DataFrame) -> pd.Series:
-    """True where a row differs from the one before it in any column (and on the first row)."""
-    return (keys != keys.shift()).any(axis=1)
+def _run_starts(*columns: np.ndarray) -> np.ndarray:
+    """Row numbers where a run of equal values (over all `columns`) begins; 0 always does."""
+    changed = np.zeros(len(columns[0]) - 1, dtype=bool)
+    for values in columns:
+        changed |= values[1:] != values[:-1]
+    return np.flatnonzero(np.concatenate([[True], changed]))
 
 
 def resolution_runs(images: pd.DataFrame) -> tuple[int, int]:
     """(maximal runs of equal (width, height), length of the longest); unknown is a value."""
     if images.empty:
         return 0, 0
-    sides = images[["width", "height"]].fillna(_UNKNOWN_SIDE).astype("int64")
-    run_id = _run_starts(sides).cumsum()
-    return int(run_id.iloc[-1]), int(run_id.value_counts().max())
+    sides = [images[side].fillna(_UNKNOWN_SIDE).to_numpy("int64") for side in ("width", "height")]
+    starts = _run_starts(*sides)
+    return len(starts), int(np.diff(np.append(starts, len(images))).max())
 
 
 def orientation_switches(images: pd.DataFrame) -> int:
     """Adjacent pairs whose orientation differs; unknown counts as an orientation of its own."""
     if len(images) < 2:
         return 0
-    orientation = images[["orientation"]].astype("object").fillna("unknown")
-    return int(_run_starts(orientation).iloc[1:].sum())
+    codes, _ = pd.factorize(images["orientation"])  # unknown (null) gets a code of its own: -1
+    return len(_run_starts(codes)) - 1
 
 
 def capture_order_stats(
@@ -47,7 +51,7 @@ def capture_order_stats(
     drift_accepted: bool = False,
 ) -> pd.DataFrame:
     """One row over an event's `images` and the `gallery_pages` of the read that produced them."""
-    images = images.sort_values("capture_rank")
+    images = in_capture_order(images)
     pages = pages.sort_values("page")
     api_total = int(pages["total"].iloc[-1]) if len(pages) else 0
     runs, longest = resolution_runs(images)

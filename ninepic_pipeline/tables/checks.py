@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -111,10 +112,9 @@ def check_row_count(images: pa.Table, api_total: int, drift_accepted: bool) -> C
 
 
 def check_ranks(images: pa.Table) -> CheckOutcome:
-    ranks = images.column("capture_rank").to_pylist()
-    return _outcome(
-        RANKS, ranks == list(range(1, len(ranks) + 1)), "capture_rank is not 1..n in order"
-    )
+    ranks = images.column("capture_rank").to_numpy()
+    in_order = bool(np.array_equal(ranks, np.arange(1, len(ranks) + 1)))
+    return _outcome(RANKS, in_order, "capture_rank is not 1..n in order")
 
 
 def check_schema(written: pa.Schema, declared: pa.Schema) -> CheckOutcome:

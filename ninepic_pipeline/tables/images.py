@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.api.models import Gallery
 from ninepic_pipeline.tables.schemas import GALLERY_PAGES, IMAGES, TIMESTAMP
+from ninepic_pipeline.tables.streamed import StreamedTable
 
 
 def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
@@ -19,7 +22,12 @@ def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
     )
 
 
-def images_table(gallery: Gallery) -> pa.Table:
+URL_COLUMNS = ("img_url", "thumbnail_url", "original_url")
+# Everything in `images` but the URLs: what the statistics and checks read, held in memory.
+IMAGES_WITHOUT_URLS = pa.schema([f for f in IMAGES if f.name not in URL_COLUMNS])
+
+
+def images_without_urls(gallery: Gallery) -> pa.Table:
     """One row per photo, in the API's capture order, with its derived size columns."""
     photos = gallery.photos
     width, height = photos.column("width"), photos.column("height")
@@ -38,12 +46,33 @@ def images_table(gallery: Gallery) -> pa.Table:
         "megapixels": pc.divide(pc.multiply(width_f, height_f), 1e6),
         "aspect_ratio": pc.divide(width_f, height_f),
         "orientation": orientation(width, height),
-        "img_url": photos.column("img_url"),
-        "thumbnail_url": photos.column("thumbnail_url"),
-        "original_url": photos.column("original_url"),
         "fetched_at": pc.take(read_times, pc.index_in(page, read_pages)),
     }
-    return pa.table(columns, schema=IMAGES)
+    return pa.table(columns, schema=IMAGES_WITHOUT_URLS)
+
+
+def images_streamed(gallery: Gallery, without_urls: pa.Table) -> StreamedTable:
+    """The whole `images` table, its URL columns read back from the gallery batch by batch."""
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        offset = 0
+        for urls in gallery.url_batches():
+            rows = without_urls.slice(offset, urls.num_rows)
+            offset += urls.num_rows
+            columns = [
+                urls.column(name) if name in URL_COLUMNS else rows.column(name)
+                for name in IMAGES.names
+            ]
+            yield from pa.Table.from_arrays(columns, schema=IMAGES).to_batches()
+        if offset != without_urls.num_rows:
+            raise ValueError(f"{offset} URL rows for {without_urls.num_rows} photos")
+
+    return StreamedTable(IMAGES, without_urls.num_rows, batches)
+
+
+def images_table(gallery: Gallery) -> pa.Table:
+    """`images` whole in memory: for small galleries and tests; the pipeline streams it."""
+    return images_streamed(gallery, images_without_urls(gallery)).read_all()
 
 
 def gallery_pages_table(gallery: Gallery) -> pa.Table:

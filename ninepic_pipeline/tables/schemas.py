@@ -148,6 +148,12 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}
 
 
+def in_capture_order(images: pd.DataFrame) -> pd.DataFrame:
+    """`images` sorted by capture_rank; as it comes (no copy) when it already is."""
+    ranks = images["capture_rank"]
+    return images if ranks.is_monotonic_increasing else images.sort_values("capture_rank")
+
+
 def to_frame(table: pa.Table) -> pd.DataFrame:
     return table.to_pandas(types_mapper=_PANDAS_TYPES.get)
 

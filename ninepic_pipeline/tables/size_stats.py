@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ninepic_pipeline.tables.schemas import IMAGE_SIZE_STATS, to_frame
+from ninepic_pipeline.api.models import MAX_SIDE_PX
+from ninepic_pipeline.tables.schemas import IMAGE_SIZE_STATS, in_capture_order, to_frame
 
 SIZE_COLUMNS = ["capture_rank", "width", "height", "megapixels", "orientation"]
 
@@ -27,18 +28,25 @@ def _summary(values: pd.Series, name: str, as_int: bool) -> dict[str, object]:
     }
 
 
+def _resolutions(sized: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(distinct WIDTHxHEIGHT as one int each, first row of each, how many rows have it)."""
+    width, height = (sized[side].to_numpy("int64") for side in ("width", "height"))
+    return np.unique(width * (MAX_SIDE_PX + 1) + height, return_index=True, return_counts=True)
+
+
 def top_resolution(sized: pd.DataFrame) -> str | None:
     """The most frequent WIDTHxHEIGHT; a tie goes to the one seen first in capture order."""
     if sized.empty:
         return None
-    groups = sized.groupby(["width", "height"], sort=False)["capture_rank"].agg(["size", "min"])
-    best = groups.sort_values(["size", "min"], ascending=[False, True]).index[0]
-    return f"{int(best[0])}x{int(best[1])}"
+    _, first, counts = _resolutions(sized)
+    # Rows are in capture order, so the earliest first row breaks a tie.
+    best = first[np.lexsort((first, -counts))[0]]
+    return f"{int(sized['width'].iloc[best])}x{int(sized['height'].iloc[best])}"
 
 
 def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
     """One row of size and orientation statistics over an event's `images` table."""
-    images = images.sort_values("capture_rank")
+    images = in_capture_order(images)
     sized = images[images["width"].notna() & images["height"].notna()]
     megapixels = sized["megapixels"].to_numpy(dtype="float64")
     orientation = sized["orientation"]
@@ -54,7 +62,7 @@ def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFram
         "portrait_count": int((orientation == "portrait").sum()),
         "landscape_count": int((orientation == "landscape").sum()),
         "square_count": int((orientation == "square").sum()),
-        "distinct_resolutions": len(sized[["width", "height"]].drop_duplicates()),
+        "distinct_resolutions": len(_resolutions(sized)[0]),
         "top_resolution": top_resolution(sized),
         "computed_at": computed_at,
     }

@@ -19,9 +19,14 @@ from ninepic_pipeline.tables.checks import (
     check_snapshot,
     check_timeline,
 )
-from ninepic_pipeline.tables.images import gallery_pages_table, images_table
+from ninepic_pipeline.tables.images import (
+    gallery_pages_table,
+    images_streamed,
+    images_without_urls,
+)
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
 from ninepic_pipeline.tables.size_stats import SIZE_COLUMNS, image_size_stats
+from ninepic_pipeline.tables.streamed import StreamedTable
 from ninepic_pipeline.tables.timeline import capture_timeline_table
 
 GALLERY_TABLES = (
@@ -35,7 +40,9 @@ GALLERY_TABLES = (
 
 @dataclass(frozen=True)
 class GallerySnapshot:
-    tables: dict[str, pa.Table]
+    """The tables, `images` streamed (its URLs are read back only while it is written)."""
+
+    tables: dict[str, pa.Table | StreamedTable]
     checks: list[CheckOutcome]
 
     @property
@@ -47,7 +54,7 @@ def gallery_snapshot(
     gallery: Gallery, timeline: Timeline, computed_at: datetime
 ) -> GallerySnapshot:
     """The tables of one gallery read, each in its declared schema, and every check on them."""
-    images = images_table(gallery)
+    images = images_without_urls(gallery)
     pages = gallery_pages_table(gallery)
     # Each statistic converts only the columns it reads: the URLs never become pandas.
     size = image_size_stats(to_frame(images.select(SIZE_COLUMNS)), computed_at)
@@ -60,7 +67,7 @@ def gallery_snapshot(
         drift_accepted=gallery.drift_accepted,
     )
     tables = {
-        "images": images,
+        "images": images_streamed(gallery, images),
         "gallery_pages": pages,
         "image_size_stats": conform(size, TABLE_SCHEMAS["image_size_stats"]),
         "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),

@@ -7,7 +7,8 @@ from datetime import UTC, datetime
 import pyarrow as pa
 import pytest
 
-from ninepic_pipeline.api.models import PHOTO_SCHEMA, Gallery, PageRead, Pagination
+from ninepic_pipeline.api.models import Gallery, PageRead, Pagination
+from ninepic_pipeline.api.records import PhotoColumns
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, images_table
 
 T1 = datetime(2026, 12, 3, 2, 0, 1, tzinfo=UTC)
@@ -15,23 +16,25 @@ T2 = datetime(2026, 12, 3, 2, 0, 2, tzinfo=UTC)
 
 
 def _gallery() -> Gallery:
+    """Four photos over two pages, gathered the way a read gathers them."""
     pagination = Pagination(4, 1, 2, True, False, 2)
-    photos = pa.table(
-        {
-            "image_id": ["a", "b", "c", "d"],
-            "page": [1, 1, 2, 2],
-            "width": [3000, 4000, 5000, None],
-            "height": [4000, 3000, 5000, 100],
-            "img_url": ["u/a", "u/b", None, "u/d"],
-            "thumbnail_url": ["t/a", "t/b", "t/c", "t/d"],
-            "original_url": pa.nulls(4, pa.string()),
-        },
-        schema=PHOTO_SCHEMA,
-    )
+    items = [
+        {"image_id": "a", "width": 3000, "height": 4000, "img_url": "u/a", "thumbnail_url": "t/a"},
+        {"image_id": "b", "width": 4000, "height": 3000, "img_url": "u/b", "thumbnail_url": "t/b"},
+        {"image_id": "c", "width": 5000, "height": 5000, "img_url": None, "thumbnail_url": "t/c"},
+        {"image_id": "d", "width": None, "height": 100, "img_url": "u/d", "thumbnail_url": "t/d"},
+    ]
+    # Two photos per chunk: the URLs come back from the spool in more than one batch.
+    columns = PhotoColumns(chunk_rows=2)
+    columns.add(items[:2], ["a", "b"], 1)
+    columns.add(items[2:], ["c", "d"], 2)
+    photos = columns.table()
+    columns.urls.finish()
     return Gallery(
         org_id=903,
         event_id=1,
         photos=photos,
+        urls=columns.urls,
         pages=[PageRead(1, pagination, 2, 2, T1), PageRead(2, pagination, 2, 2, T2)],
     )
 
@@ -44,6 +47,9 @@ def test_derived_columns():
     assert rows[3]["aspect_ratio"] is None
     assert [r["orientation"] for r in rows] == ["portrait", "landscape", "square", None]
     assert [r["fetched_at"] for r in rows] == [T1, T1, T2, T2]
+    assert [r["img_url"] for r in rows] == ["u/a", "u/b", None, "u/d"]
+    assert [r["thumbnail_url"] for r in rows] == ["t/a", "t/b", "t/c", "t/d"]
+    assert [r["original_url"] for r in rows] == [None] * 4
 
 
 def test_empty_gallery_keeps_the_declared_types():
