@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
@@ -50,13 +51,17 @@ class Warehouse:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().resolve()
 
-    def path(self, table: str, event_id: int | None = None) -> Path:
+    def path(self, table: str, event_id: int | None = None, part: str = PART_FILE) -> Path:
+        """Where the table's (partition's) file `part` lives; `part-0.parquet` unless the table
+        is appended to, one file per addition (see `appended_part`)."""
         folder = self.root / table
         if event_id is not None:
             if isinstance(event_id, bool) or not isinstance(event_id, int) or event_id <= 0:
                 raise ValueError(f"event_id must be a positive integer, got {event_id!r}")
             folder = folder / f"{PARTITION_COLUMN}={event_id}"
-        return folder / PART_FILE
+        if part != Path(part).name or not part.endswith(".parquet") or part.startswith((".", "_")):
+            raise ValueError(f"part must be a visible *.parquet file name, got {part!r}")
+        return folder / part
 
     def write(self, table: str, data: Data, event_id: int | None = None) -> Path:
         """Write `data` as the table's (partition's) file, replacing the previous one whole."""
@@ -102,17 +107,34 @@ class Warehouse:
             except FileNotFoundError:
                 continue  # its owner finished it meanwhile
 
+    def exists(self, table: str, event_id: int | None = None) -> bool:
+        return any(self.path(table, event_id).parent.glob("*.parquet"))
+
+    def row_count(self, table: str, event_id: int | None = None) -> int:
+        """Rows in every part of the table (partition), from the files' footers alone."""
+        parts = self.path(table, event_id).parent.glob("*.parquet")
+        return sum(pq.read_metadata(part).num_rows for part in parts)
+
     def read(
         self, table: str, event_id: int | None = None, columns: Sequence[str] | None = None
     ) -> pa.Table:
+        """The table's (partition's) rows, every appended part of it included."""
         path = self.path(table, event_id)
-        if not path.exists():
+        if not self.exists(table, event_id):
             where = f" for event {event_id}" if event_id is not None else ""
             raise FileNotFoundError(
                 f"table {table!r}{where} has not been materialized yet ({path}); "
                 "materialize it first"
             )
-        return pq.read_table(path, columns=list(columns) if columns is not None else None)
+        parts = sorted(path.parent.glob("*.parquet"))
+        wanted = list(columns) if columns is not None else None
+        return pa.concat_tables(pq.read_table(part, columns=wanted) for part in parts)
+
+
+def appended_part(at: datetime, run_id: str) -> str:
+    """The file name of one addition to an appended table: sorts by time, unique per run."""
+    stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"part-{stamp}-{run_id[:8] or 'local'}.parquet"
 
 
 class Transaction:
@@ -123,9 +145,11 @@ class Transaction:
         self.folder = folder
         self._moves: list[tuple[Path, Path]] = []
 
-    def stage(self, table: str, data: Data, event_id: int | None = None) -> Path:
+    def stage(
+        self, table: str, data: Data, event_id: int | None = None, part: str = PART_FILE
+    ) -> Path:
         """Write `data` whole to staging; returns the staged file, readable until commit."""
-        target = self.warehouse.path(table, event_id)
+        target = self.warehouse.path(table, event_id, part)
         staged = self.folder / target.relative_to(self.warehouse.root)
         staged = staged.with_name(staged.name + STAGED_SUFFIX)
         staged.parent.mkdir(parents=True, exist_ok=True)

@@ -194,7 +194,9 @@ class SnapshotReader:
         # Only reports of earlier reads are kept, not their photos: one gallery in memory at a
         # time, plus the best read so far when drift may be accepted.
         best: _Pass | None = None
+        current: _Pass | None = None
         for number in range(1, self._policy.max_passes + 1):
+            current = None  # a read not kept goes before the next one starts
             current = self._read_pass(number)
             reports.append(current.finish())
             previous = reports[-2] if len(reports) > 1 else None
@@ -205,7 +207,6 @@ class SnapshotReader:
             keep = self._policy.on_drift == "accept" and (
                 best is None or self._better(best, current) is current
             )
-            # A read not kept lets its photos go before the next read starts.
             if not keep:
                 current.gallery.close()
                 continue

@@ -7,25 +7,38 @@ from typing import Any
 
 import dagster as dg
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ninepic_pipeline.api import Gallery, Timeline
 from ninepic_pipeline.defs.checks import check_result, check_specs
-from ninepic_pipeline.defs.metadata import definition_metadata, table_metadata
+from ninepic_pipeline.defs.metadata import appended_metadata, definition_metadata, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
-from ninepic_pipeline.tables.checks import check_schema
+from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
 from ninepic_pipeline.tables.contract import TABLE_DOCS
-from ninepic_pipeline.tables.snapshot import GALLERY_TABLES, GallerySnapshot, gallery_snapshot
+from ninepic_pipeline.tables.history import PREVIOUS_COLUMNS, PreviousSnapshot
+from ninepic_pipeline.tables.snapshot import (
+    GALLERY_TABLES,
+    HISTORY_TABLES,
+    GallerySnapshot,
+    gallery_snapshot,
+)
+from ninepic_pipeline.warehouse import Warehouse, appended_part
 
 GROUP = "ninepic"
 # Every step that calls the API claims a slot of this pool, so a nightly burst of runs cannot
 # multiply the load on the organisation's share of the gateway (limit in dagster.yaml).
 API_POOL = "ninepic_api"
 
-DEPS = {"image_size_stats": ["images"], "capture_order_stats": ["images", "gallery_pages"]}
+DEPS = {
+    "image_size_stats": ["images"],
+    "capture_order_stats": ["images", "gallery_pages"],
+    "image_changes": ["images"],
+    "gallery_snapshots": ["images", "image_changes"],
+}
 
 
 def _spec(name: str) -> dg.AssetSpec:
@@ -72,8 +85,12 @@ def _stop(snapshot: GallerySnapshot, failed: list[str]) -> Iterator[dg.AssetChec
 
 @dg.multi_asset(
     name="gallery_snapshot",
-    specs=[_spec(name) for name in GALLERY_TABLES],
-    check_specs=[spec for spec in check_specs if spec.asset_key.path[-1] in GALLERY_TABLES],
+    specs=[_spec(name) for name in (*GALLERY_TABLES, *HISTORY_TABLES)],
+    check_specs=[
+        spec
+        for spec in check_specs
+        if spec.asset_key.path[-1] in (*GALLERY_TABLES, *HISTORY_TABLES)
+    ],
     partitions_def=event_partitions,
     pool=API_POOL,
 )
@@ -98,6 +115,19 @@ def gallery_snapshot_asset(
         gallery.close()
 
 
+def _previous_snapshot(store: Warehouse, event_id: int) -> PreviousSnapshot | None:
+    """The event's last published snapshot, which the history is kept against."""
+    if not store.exists("images", event_id):
+        return None
+    names = pq.read_schema(store.path("images", event_id)).names
+    columns = [c for c in (*PREVIOUS_COLUMNS, "fetched_at") if c in names]
+    snapshot_at = None
+    if store.exists("gallery_snapshots", event_id):
+        times = store.read("gallery_snapshots", event_id, ["snapshot_at"]).column("snapshot_at")
+        snapshot_at = pc.max(times).as_py()
+    return PreviousSnapshot.from_images(store.read("images", event_id, columns), snapshot_at)
+
+
 def _publish_snapshot(
     context: dg.AssetExecutionContext,
     gallery: Gallery,
@@ -105,16 +135,22 @@ def _publish_snapshot(
     warehouse: WarehouseResource,
     event_id: int,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    snapshot = gallery_snapshot(gallery, timeline, computed_at=datetime.now(UTC))
+    store = warehouse.open()
+    snapshot_at = datetime.now(UTC)
+    snapshot = gallery_snapshot(
+        gallery, timeline, snapshot_at, context.run.run_id, _previous_snapshot(store, event_id)
+    )
     failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
     if failed:
         yield from _stop(snapshot, failed)
-    store = warehouse.open()
+    part = appended_part(snapshot_at, context.run.run_id)
     with store.transaction() as transaction:
         staged = {
             name: transaction.stage(name, table, event_id)
             for name, table in snapshot.tables.items()
         }
+        for name, table in snapshot.appended.items():
+            transaction.stage(name, table, event_id, part)
         schema = check_schema(pq.read_schema(staged["images"]), TABLE_SCHEMAS["images"])
         if schema.stops_the_run:
             yield from _stop(
@@ -125,16 +161,36 @@ def _publish_snapshot(
         f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
         f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
     )
-    outcomes = [*snapshot.checks, schema]
-    for name, table in snapshot.tables.items():
-        extra = _read_numbers(gallery) if name == "images" else {}
+    yield from _results(snapshot, [*snapshot.checks, schema], gallery, timeline, store, event_id)
+
+
+def _results(
+    snapshot: GallerySnapshot,
+    outcomes: list[CheckOutcome],
+    gallery: Gallery,
+    timeline: Timeline,
+    store: Warehouse,
+    event_id: int,
+) -> Iterator[dg.MaterializeResult]:
+    for name in (*GALLERY_TABLES, *HISTORY_TABLES):
+        if name in snapshot.tables:
+            metadata = table_metadata(snapshot.tables[name], store.path(name, event_id))
+        else:
+            metadata = appended_metadata(
+                snapshot.appended.get(name),
+                TABLE_SCHEMAS[name],
+                store.row_count(name, event_id),
+                store.path(name, event_id).parent,
+            )
+        if name == "images":
+            metadata.update(_read_numbers(gallery))
         if name == "capture_timeline":
-            extra = {"timeline_available": timeline.available}
+            metadata["timeline_available"] = timeline.available
             if not timeline.available:
-                extra["note"] = "The event's Photo Timeline is disabled: no hours to show."
+                metadata["note"] = "The event's Photo Timeline is disabled: no hours to show."
         yield dg.MaterializeResult(
             asset_key=name,
-            metadata={**table_metadata(table, store.path(name, event_id)), **extra},
+            metadata=metadata,
             check_results=[check_result(o) for o in outcomes if o.spec.table == name],
         )
 

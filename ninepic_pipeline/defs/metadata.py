@@ -61,3 +61,17 @@ def table_metadata(table: pa.Table | StreamedTable, path: Path) -> dict[str, Any
         "path": dg.MetadataValue.path(str(path)),
         "preview": dg.MetadataValue.md(markdown_preview(head)),
     }
+
+
+def appended_metadata(
+    appended: pa.Table | None, schema: pa.Schema, rows: int, folder: Path
+) -> dict[str, Any]:
+    """An appended table's materialization: what this snapshot added, and the rows in all."""
+    added = appended if appended is not None else schema.empty_table()
+    return {
+        "dagster/row_count": rows,
+        "appended_rows": added.num_rows,
+        "dagster/column_schema": column_schema(schema),
+        "path": dg.MetadataValue.path(str(folder)),
+        "preview": dg.MetadataValue.md(markdown_preview(added)),
+    }

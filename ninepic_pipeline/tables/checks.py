@@ -64,6 +64,13 @@ TIMELINE_COUNTS = CheckSpec(
     "Hourly counts and the untimestamped row sum to the API's total (empty when disabled).",
 )
 
+HISTORY_COUNTS = CheckSpec(
+    "counts_follow",
+    "gallery_snapshots",
+    "photos = the previous snapshot's photos + added - removed, and `image_changes` holds one "
+    "row per addition and removal.",
+)
+
 ALL_CHECKS = [
     IMAGE_IDS,
     ROW_COUNT,
@@ -75,6 +82,7 @@ ALL_CHECKS = [
     CAPTURE_ONE_ROW,
     CAPTURE_COUNTS,
     TIMELINE_COUNTS,
+    HISTORY_COUNTS,
 ]
 
 
@@ -181,4 +189,25 @@ def check_timeline(timeline: pa.Table, api_total: int, available: bool) -> Check
         sum(counts) == api_total and remainder is not None and remainder >= 0,
         f"hours sum to {sum(counts)} with {remainder} untimestamped, where the API reports "
         f"{api_total}",
+    )
+
+
+def check_history(
+    row: pa.Table | None, changes: pa.Table | None, previous_photos: int, photos: int
+) -> CheckOutcome:
+    """`row` and `changes` are what the snapshot appends; None when it appends nothing."""
+    if row is None or changes is None:
+        return _outcome(HISTORY_COUNTS, True, "", appended=0)
+    facts = _row(row)
+    follows = (
+        row.num_rows == 1
+        and facts["photos"] == photos == previous_photos + facts["added"] - facts["removed"]
+        and changes.num_rows == facts["added"] + facts["removed"]
+    )
+    return _outcome(
+        HISTORY_COUNTS,
+        follows,
+        f"{previous_photos} photos before + {facts.get('added')} added - "
+        f"{facts.get('removed')} removed is not {photos}, or {changes.num_rows} change rows",
+        appended=changes.num_rows,
     )

@@ -23,11 +23,15 @@ class TableDoc:
     key: str
     computed: str
     partitioned: bool = True
+    # Appended to, one file per snapshot, never rewritten; otherwise replaced whole.
+    appended: bool = False
 
     @property
     def layout(self) -> str:
-        part = f"{self.name}/event_id={{id}}/part-0.parquet" if self.partitioned else None
-        return part or f"{self.name}/part-0.parquet"
+        folder = f"{self.name}/event_id={{id}}" if self.partitioned else self.name
+        return (
+            f"{folder}/part-{{snapshot}}.parquet" if self.appended else f"{folder}/part-0.parquet"
+        )
 
 
 TABLE_DOCS = {
@@ -40,7 +44,30 @@ TABLE_DOCS = {
             "event_id (path), image_id",
             "Every page of All Photos, read until two reads agree (see the README); repeated "
             "image_ids after the first dropped; sizes of zero or less, or over a million pixels, "
-            "are unknown.",
+            "are unknown. Replaced whole by each snapshot; `first_seen_at` is carried over from "
+            "the previous snapshot for the photos it had.",
+        ),
+        TableDoc(
+            "image_changes",
+            "One row per photo added to or removed from the gallery, snapshot after snapshot.",
+            "one row per photo added or removed between two successive snapshots of an event",
+            "event_id (path), detected_at, image_id",
+            "Each snapshot against the last one published for the event: photos not in it are "
+            "added (every photo, on the first snapshot), photos no longer listed are removed. "
+            "A snapshot listing exactly the photos of the last one, in the same order (a retry, "
+            "a re-run, a night without uploads), appends nothing, so re-running a night never "
+            "counts a change twice. One file per snapshot, never rewritten.",
+            appended=True,
+        ),
+        TableDoc(
+            "gallery_snapshots",
+            "One row per recorded snapshot of the gallery: how it grew, night after night.",
+            "one row per snapshot that saw the gallery in a new state, per event",
+            "event_id (path), snapshot_at",
+            "Appended with the snapshot's `image_changes`, counting them; a snapshot that "
+            "finds the gallery exactly as the last one left it appends nothing (the "
+            "materialization says `appended_rows: 0`). One file per snapshot, never rewritten.",
+            appended=True,
         ),
         TableDoc(
             "gallery_pages",

@@ -27,8 +27,12 @@ URL_COLUMNS = ("img_url", "thumbnail_url", "original_url")
 IMAGES_WITHOUT_URLS = pa.schema([f for f in IMAGES if f.name not in URL_COLUMNS])
 
 
-def images_without_urls(gallery: Gallery) -> pa.Table:
-    """One row per photo, in the API's capture order, with its derived size columns."""
+def images_without_urls(gallery: Gallery, first_seen_at: pa.Array | None = None) -> pa.Table:
+    """One row per photo, in the API's capture order, with its derived size columns.
+
+    `first_seen_at` comes from the history (`tables.history.first_seen_at`); without it every
+    photo counts as first seen when its page was read.
+    """
     photos = gallery.photos
     width, height = photos.column("width"), photos.column("height")
     width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
@@ -48,6 +52,7 @@ def images_without_urls(gallery: Gallery) -> pa.Table:
         "orientation": orientation(width, height),
         "fetched_at": pc.take(read_times, pc.index_in(page, read_pages)),
     }
+    columns["first_seen_at"] = columns["fetched_at"] if first_seen_at is None else first_seen_at
     return pa.table(columns, schema=IMAGES_WITHOUT_URLS)
 
 

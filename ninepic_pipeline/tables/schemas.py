@@ -31,6 +31,67 @@ IMAGES = pa.schema(
         _field("thumbnail_url", pa.string(), "URL of the small variant."),
         _field("original_url", pa.string(), "URL of the original (always null from All Photos)."),
         _field("fetched_at", TIMESTAMP, "When the photo's page was read from the API.", False),
+        _field(
+            "first_seen_at",
+            TIMESTAMP,
+            "When the pipeline first saw the photo in this event; kept across nights.",
+            False,
+        ),
+    ]
+)
+
+CHANGES = ("added", "removed")
+
+IMAGE_CHANGES = pa.schema(
+    [
+        _field("image_id", pa.string(), "The photo that came or went.", False),
+        _field("change", pa.string(), "added or removed.", False),
+        _field("detected_at", TIMESTAMP, "snapshot_at of the snapshot that saw the change.", False),
+        _field("run_id", pa.string(), "Dagster run that recorded the snapshot.", False),
+        _field(
+            "capture_rank",
+            pa.int64(),
+            "For an addition, its capture_rank in that snapshot (a rank far below the photo "
+            "count is a late upload into the past of the event); null for a removal.",
+        ),
+        _field(
+            "previous_capture_rank",
+            pa.int64(),
+            "For a removal, its capture_rank in the snapshot before; null for an addition.",
+        ),
+    ]
+)
+
+GALLERY_SNAPSHOTS = pa.schema(
+    [
+        _field(
+            "snapshot_at", TIMESTAMP, "When the snapshot was taken (its tables computed).", False
+        ),
+        _field("run_id", pa.string(), "Dagster run that took it.", False),
+        _field("photos", pa.int64(), "Photos in the gallery at that snapshot.", False),
+        _field(
+            "added", pa.int64(), "Photos not in the previous snapshot (all, on the first).", False
+        ),
+        _field("removed", pa.int64(), "Photos of the previous snapshot no longer listed.", False),
+        _field("api_total", pa.int64(), "The total the API reported on the last page read.", False),
+        _field("pages", pa.int64(), "Pages in the kept read.", False),
+        _field(
+            "read_passes",
+            pa.int64(),
+            "Reads of the gallery it took to get a consistent one.",
+            False,
+        ),
+        _field(
+            "drift_accepted",
+            pa.bool_(),
+            "True when no read was consistent and the best was kept.",
+            False,
+        ),
+        _field(
+            "previous_snapshot_at",
+            TIMESTAMP,
+            "snapshot_at of the snapshot before; null on the first.",
+        ),
     ]
 )
 
@@ -142,6 +203,8 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "capture_order_stats": CAPTURE_ORDER_STATS,
     "capture_timeline": CAPTURE_TIMELINE,
     "events": EVENTS,
+    "image_changes": IMAGE_CHANGES,
+    "gallery_snapshots": GALLERY_SNAPSHOTS,
 }
 
 # pandas' nullable dtypes, so that an int64 column with nulls comes back as Int64, not float64.

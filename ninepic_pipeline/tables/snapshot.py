@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import pyarrow as pa
@@ -12,12 +12,21 @@ from ninepic_pipeline.tables.capture_stats import CAPTURE_COLUMNS, capture_order
 from ninepic_pipeline.tables.checks import (
     CheckOutcome,
     check_capture_stats,
+    check_history,
     check_image_ids,
     check_ranks,
     check_row_count,
     check_size_stats,
     check_snapshot,
     check_timeline,
+)
+from ninepic_pipeline.tables.history import (
+    PreviousSnapshot,
+    SnapshotFacts,
+    first_seen_at,
+    gallery_snapshot_row,
+    image_changes,
+    unchanged,
 )
 from ninepic_pipeline.tables.images import (
     gallery_pages_table,
@@ -36,14 +45,19 @@ GALLERY_TABLES = (
     "capture_order_stats",
     "capture_timeline",
 )
+# Appended to, one file per snapshot, never rewritten.
+HISTORY_TABLES = ("image_changes", "gallery_snapshots")
 
 
 @dataclass(frozen=True)
 class GallerySnapshot:
-    """The tables, `images` streamed (its URLs are read back only while it is written)."""
+    """The tables that replace the event's previous ones (`images` streamed: its URLs are read
+    back only while it is written), the rows appended to its history (none when the gallery
+    is as the last snapshot left it), and every check on them."""
 
     tables: dict[str, pa.Table | StreamedTable]
     checks: list[CheckOutcome]
+    appended: dict[str, pa.Table] = field(default_factory=dict)
 
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
@@ -51,10 +65,18 @@ class GallerySnapshot:
 
 
 def gallery_snapshot(
-    gallery: Gallery, timeline: Timeline, computed_at: datetime
+    gallery: Gallery,
+    timeline: Timeline,
+    computed_at: datetime,
+    run_id: str = "",
+    previous: PreviousSnapshot | None = None,
 ) -> GallerySnapshot:
-    """The tables of one gallery read, each in its declared schema, and every check on them."""
-    images = images_without_urls(gallery)
+    """The tables of one gallery read, each in its declared schema, and every check on them.
+
+    `previous` is the event's last published snapshot, which the history is kept against.
+    """
+    ids = gallery.photos.column("image_id")
+    images = images_without_urls(gallery, first_seen_at(ids, previous, computed_at))
     pages = gallery_pages_table(gallery)
     # Each statistic converts only the columns it reads: the URLs never become pandas.
     size = image_size_stats(to_frame(images.select(SIZE_COLUMNS)), computed_at)
@@ -73,6 +95,7 @@ def gallery_snapshot(
         "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),
         "capture_timeline": capture_timeline_table(timeline, gallery.api_total),
     }
+    appended = _history(gallery, images, computed_at, run_id, previous)
     anomalies = [a for report in gallery.passes for a in report.findings]
     checks = [
         check_image_ids(images),
@@ -82,5 +105,38 @@ def gallery_snapshot(
         *check_size_stats(tables["image_size_stats"], images.num_rows),
         *check_capture_stats(tables["capture_order_stats"], images.num_rows),
         check_timeline(tables["capture_timeline"], gallery.api_total, timeline.available),
+        check_history(
+            appended.get("gallery_snapshots"),
+            appended.get("image_changes"),
+            previous.images.num_rows if previous is not None else 0,
+            images.num_rows,
+        ),
     ]
-    return GallerySnapshot(tables=tables, checks=checks)
+    return GallerySnapshot(tables=tables, checks=checks, appended=appended)
+
+
+def _history(
+    gallery: Gallery,
+    images: pa.Table,
+    snapshot_at: datetime,
+    run_id: str,
+    previous: PreviousSnapshot | None,
+) -> dict[str, pa.Table]:
+    if unchanged(images.column("image_id"), previous):
+        return {}
+    changes = image_changes(
+        images.select(["image_id", "capture_rank"]), previous, snapshot_at, run_id
+    )
+    facts = SnapshotFacts(
+        snapshot_at=snapshot_at,
+        run_id=run_id,
+        photos=images.num_rows,
+        api_total=gallery.api_total,
+        pages=len(gallery.pages),
+        read_passes=len(gallery.passes) or 1,
+        drift_accepted=gallery.drift_accepted,
+    )
+    return {
+        "image_changes": changes,
+        "gallery_snapshots": gallery_snapshot_row(facts, changes, previous),
+    }

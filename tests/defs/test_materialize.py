@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import dagster as dg
 import duckdb
 import pyarrow.dataset as ds
@@ -18,6 +20,7 @@ PARTITIONED = [
     "capture_order_stats",
     "capture_timeline",
 ]
+HISTORY = ["image_changes", "gallery_snapshots"]
 
 
 def _part(warehouse, table, event_id):
@@ -36,7 +39,11 @@ def test_every_asset_materializes_for_one_partition(defs, instance, warehouse):
         assert pq.read_schema(path).remove_metadata() == TABLE_SCHEMAS[table].remove_metadata()
     assert pq.read_table(warehouse / "events" / "part-0.parquet").num_rows == 5
     assert pq.read_table(_part(warehouse, "images", KIDS_DASH)).num_rows == 37
-    assert sorted(p.name for p in warehouse.iterdir()) == sorted([*PARTITIONED, "events"])
+    for table in HISTORY:
+        (part,) = (warehouse / table / f"event_id={KIDS_DASH}").glob("part-*.parquet")
+        assert pq.read_schema(part).remove_metadata() == TABLE_SCHEMAS[table].remove_metadata()
+    tables = sorted(p.name for p in warehouse.iterdir() if p.is_dir())
+    assert tables == sorted([*PARTITIONED, *HISTORY, "events"])
 
 
 def test_materializations_carry_row_count_schema_preview_and_numbers(defs, instance):
@@ -106,7 +113,11 @@ def test_pyarrow_dataset_sees_one_integer_event_id(defs, instance, warehouse):
 def test_no_temporary_file_is_left_in_the_warehouse(defs, instance, warehouse):
     run_gallery(defs, instance, str(KIDS_DASH))
     run_gallery(defs, instance, str(KIDS_DASH))
-    leftovers = [p for p in warehouse.rglob("*") if p.is_file() and p.name != "part-0.parquet"]
+    leftovers = [
+        p
+        for p in warehouse.rglob("*")
+        if p.is_file() and not re.fullmatch(r"part-(0|\d{8}T\d{12}Z-[0-9a-f]{8})\.parquet", p.name)
+    ]
     assert leftovers == []
 
 

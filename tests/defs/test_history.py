@@ -1,0 +1,89 @@
+"""History across nights: two runs with uploads and deletions in between, then a repeated run."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from ninepic_pipeline.sandbox import SandboxServer
+from tests.conftest import KIDS_DASH, ORG
+from tests.defs.conftest import load_defs, run_gallery
+
+
+@pytest.fixture
+def own_server(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    """A sandbox of its own: this test uploads and deletes photos."""
+    with SandboxServer() as server:
+        monkeypatch.setenv("NINEPIC_API_KEY", server.keys[ORG])
+        monkeypatch.setenv("NINEPIC_ORG_ID", str(ORG))
+        monkeypatch.setenv("NINEPIC_BASE_URL", server.url)
+        monkeypatch.setenv("NINEPIC_WAREHOUSE", str(warehouse))
+        yield server
+
+
+def _history(warehouse: Path, table: str) -> list[dict]:
+    folder = warehouse / table / f"event_id={KIDS_DASH}"
+    return pq.read_table(folder).to_pylist()
+
+
+def _images(warehouse: Path) -> dict[str, dict]:
+    path = warehouse / "images" / f"event_id={KIDS_DASH}" / "part-0.parquet"
+    return {row["image_id"]: row for row in pq.read_table(path).to_pylist()}
+
+
+def test_two_nights_record_exactly_the_uploads_and_deletions(own_server, warehouse, instance):
+    world = own_server.world
+    defs = load_defs()
+    before = world.photo_ids(ORG, KIDS_DASH)
+    assert run_gallery(defs, instance, str(KIDS_DASH)).success
+    (first,) = _history(warehouse, "gallery_snapshots")
+    night_one = first["snapshot_at"]
+    assert (first["photos"], first["added"], first["removed"]) == (len(before), len(before), 0)
+    assert first["previous_snapshot_at"] is None
+    changes = _history(warehouse, "image_changes")
+    assert [(c["image_id"], c["change"], c["capture_rank"]) for c in changes] == [
+        (image_id, "added", rank) for rank, image_id in enumerate(before, start=1)
+    ]
+
+    # Between the nights: late uploads into the past of the event and at its end, two deletions.
+    uploads = [world.insert_photo(ORG, KIDS_DASH, i).image_id for i in (0, 10, len(before) + 1)]
+    deleted = [world.delete_photo(ORG, KIDS_DASH, i).image_id for i in (5, 20)]
+    after = world.photo_ids(ORG, KIDS_DASH)
+    assert set(after) == (set(before) | set(uploads)) - set(deleted)
+
+    assert run_gallery(defs, instance, str(KIDS_DASH)).success
+    snapshots = _history(warehouse, "gallery_snapshots")
+    assert len(snapshots) == 2
+    second = snapshots[1]
+    assert (second["photos"], second["added"], second["removed"]) == (len(after), 3, 2)
+    assert second["previous_snapshot_at"] == night_one < second["snapshot_at"]
+    new = [c for c in _history(warehouse, "image_changes") if c["detected_at"] != night_one]
+    added = {c["image_id"]: c["capture_rank"] for c in new if c["change"] == "added"}
+    removed = {c["image_id"]: c["previous_capture_rank"] for c in new if c["change"] == "removed"}
+    assert added == {image_id: after.index(image_id) + 1 for image_id in uploads}
+    assert removed == {image_id: before.index(image_id) + 1 for image_id in deleted}
+    assert {c["detected_at"] for c in new} == {second["snapshot_at"]}
+
+    images = _images(warehouse)
+    assert {i for i, row in images.items() if row["first_seen_at"] == night_one} == set(
+        before
+    ) - set(deleted)
+    assert {i for i, row in images.items() if row["first_seen_at"] == second["snapshot_at"]} == (
+        set(uploads)
+    )
+
+    # The same night again (a retry, a re-run from the UI): nothing is added to the history.
+    files = sorted(p.name for p in warehouse.rglob("part-*.parquet"))
+    assert run_gallery(defs, instance, str(KIDS_DASH)).success
+    assert len(_history(warehouse, "gallery_snapshots")) == 2
+    assert len(_history(warehouse, "image_changes")) == len(before) + 5
+    assert sorted(p.name for p in warehouse.rglob("part-*.parquet")) == files
+    record = instance.fetch_materializations(dg.AssetKey("image_changes"), limit=1).records[0]
+    assert record.asset_materialization.metadata["appended_rows"].value == 0
+    assert record.asset_materialization.metadata["dagster/row_count"].value == len(before) + 5
+    seen_again = {i: row["first_seen_at"] for i, row in _images(warehouse).items()}
+    assert seen_again == {i: row["first_seen_at"] for i, row in images.items()}
