@@ -10,6 +10,7 @@ import dagster as dg
 from ninepic_pipeline.api import DEFAULT_BASE_URL, DEFAULT_MAX_CONCURRENCY
 from ninepic_pipeline.defs.assets import events, gallery_snapshot_asset
 from ninepic_pipeline.defs.batch import build_nightly_batch_job
+from ninepic_pipeline.defs.event_summary import event_summary
 from ninepic_pipeline.defs.jobs import events_job, gallery_job
 from ninepic_pipeline.defs.resources import NinepicApi
 from ninepic_pipeline.defs.schedules import (
@@ -28,7 +29,7 @@ NIGHTLY = os.environ.get("NINEPIC_NIGHTLY_CRON", NIGHTLY_CRON)
 nightly_batch_job = build_nightly_batch_job(lambda: defs.resolve_job_def(gallery_job.name))
 
 defs = dg.Definitions(
-    assets=[events, gallery_snapshot_asset],
+    assets=[events, gallery_snapshot_asset, event_summary],
     jobs=[gallery_job, events_job, nightly_batch_job],
     schedules=[
         build_nightly_schedule(NIGHTLY),

@@ -2,7 +2,8 @@
 
 Starts the sandbox, materializes the events table, registers every event as a partition, runs
 the gallery job for each through Dagster on the DAGSTER_HOME instance (real runs, visible in
-the UI afterwards), prints a summary read back from the Parquet files, and stops the sandbox.
+the UI afterwards), builds `event_summary` (what automation does after each change), prints it
+as read back from the DuckDB entry point, and stops the sandbox.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import os
 import sys
 from pathlib import Path
 
+import duckdb
 import pandas as pd
 import pyarrow.dataset as ds
 
+from ninepic_pipeline.catalog import DUCKDB_FILE
 from ninepic_pipeline.sandbox import SandboxServer
 from ninepic_pipeline.tables import to_frame
-from ninepic_pipeline.tables.summary import gallery_summary
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_ORG = 903
@@ -61,7 +63,7 @@ def failure_message(result) -> str:
 def _run_all(warehouse: Path) -> int:
     """Materialize events, register them as partitions, run each gallery; failed runs count."""
     # Imported only now: the definitions read the environment the caller just set.
-    from dagster import DagsterInstance
+    from dagster import AssetKey, DagsterInstance
 
     from ninepic_pipeline.definitions import defs
 
@@ -85,21 +87,38 @@ def _run_all(warehouse: Path) -> int:
         failed += not run.success
         state = "ok" if run.success else f"FAILED: {failure_message(run)}"
         print(f"  event {key}: run {run.run_id[:8]} {state}")
-    return failed
+    summary = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=instance,
+        asset_selection=[AssetKey("event_summary")],
+        run_config=QUIET,
+        raise_on_error=False,
+    )
+    if not summary.success:
+        print(f"event_summary failed: {failure_message(summary)}", file=sys.stderr)
+    return failed + (not summary.success)
+
+
+SUMMARY_SQL = """
+SELECT event_id, event_name, photos, pages_fetched AS pages, sized_count AS sized,
+       portrait_count AS portrait, landscape_count AS landscape, square_count AS square,
+       top_resolution, round(megapixels_median, 2) AS mp_median,
+       untimestamped_count AS untimestamped, net_growth_1d AS growth_1d
+FROM event_summary ORDER BY event_id
+"""
 
 
 def _print_summary(warehouse: Path) -> None:
-    frames = [
-        _read_table(warehouse, t) for t in ("events", "image_size_stats", "capture_order_stats")
-    ]
     print(f"\nParquet tables in {warehouse}:")
     for table in sorted(p.name for p in warehouse.iterdir() if p.is_dir() and p.name[0] != "_"):
         print(f"  {table}/")
+    database = warehouse / DUCKDB_FILE
+    print(f"BI entry point: {database} (one view per table)")
     print(f"Dagster runs in {os.environ['DAGSTER_HOME']} (see README: opening the UI)\n")
-    if any(frame is None for frame in frames):
-        print("no statistics were written: every gallery run failed")
+    if not database.exists():
+        print("no table was written: every run failed")
         return
-    summary = gallery_summary(*frames).astype(object)
+    with duckdb.connect(str(database), read_only=True) as db:
+        summary = db.execute(SUMMARY_SQL).df().astype(object)
     with pd.option_context("display.width", 200, "display.max_columns", None):
         print(summary.where(summary.notna(), "-").to_string(index=False))
 

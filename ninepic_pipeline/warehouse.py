@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 PART_FILE = "part-0.parquet"
@@ -109,6 +110,27 @@ class Warehouse:
 
     def exists(self, table: str, event_id: int | None = None) -> bool:
         return any(self.path(table, event_id).parent.glob("*.parquet"))
+
+    def has_files(self, table: str) -> bool:
+        """True once any partition of the table has a file."""
+        folder = self.root / table
+        return any(folder.glob("*.parquet")) or any(folder.glob("*/*.parquet"))
+
+    def read_all(self, table: str, schema: pa.Schema) -> pa.Table:
+        """Every partition of a table partitioned by event, `event_id` (from the path) first;
+        an empty table of `schema` and `event_id` before any file exists."""
+        with_key = pa.schema([pa.field(PARTITION_COLUMN, pa.int64(), nullable=False), *schema])
+        if not self.has_files(table):
+            return with_key.empty_table()
+        dataset = ds.dataset(
+            self.root / table,
+            schema=with_key,
+            format="parquet",
+            partitioning=ds.partitioning(
+                pa.schema([with_key.field(PARTITION_COLUMN)]), flavor="hive"
+            ),
+        )
+        return dataset.to_table()
 
     def row_count(self, table: str, event_id: int | None = None) -> int:
         """Rows in every part of the table (partition), from the files' footers alone."""

@@ -18,6 +18,8 @@ NO_TIMELINE = 458
 NIGHT_RUN = 459
 KIDS_DASH = 460
 
+pytest_plugins = ["tests.fixtures_pipeline"]
+
 
 class RecordingSleep:
     """Stands in for time.sleep in retry tests: records each wait instead of spending it."""

@@ -11,14 +11,14 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from ninepic_pipeline.api import Gallery, Timeline
+from ninepic_pipeline.catalog import refresh_catalog
 from ninepic_pipeline.defs.checks import check_result, check_specs
-from ninepic_pipeline.defs.metadata import appended_metadata, definition_metadata, table_metadata
+from ninepic_pipeline.defs.metadata import appended_metadata, table_asset, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
 from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
-from ninepic_pipeline.tables.contract import TABLE_DOCS
 from ninepic_pipeline.tables.history import PREVIOUS_COLUMNS, PreviousSnapshot
 from ninepic_pipeline.tables.snapshot import (
     GALLERY_TABLES,
@@ -28,7 +28,6 @@ from ninepic_pipeline.tables.snapshot import (
 )
 from ninepic_pipeline.warehouse import Warehouse, appended_part
 
-GROUP = "ninepic"
 # Every step that calls the API claims a slot of this pool, so a nightly burst of runs cannot
 # multiply the load on the organisation's share of the gateway (limit in dagster.yaml).
 API_POOL = "ninepic_api"
@@ -43,13 +42,7 @@ DEPS = {
 
 def _spec(name: str) -> dg.AssetSpec:
     return dg.AssetSpec(
-        name,
-        group_name=GROUP,
-        description=TABLE_DOCS[name].description,
-        metadata=definition_metadata(TABLE_SCHEMAS[name]),
-        kinds={"parquet"},
-        deps=DEPS.get(name, []),
-        partitions_def=event_partitions,
+        name, deps=DEPS.get(name, []), partitions_def=event_partitions, **table_asset(name)
     )
 
 
@@ -157,6 +150,7 @@ def _publish_snapshot(
                 GallerySnapshot(snapshot.tables, [*snapshot.checks, schema]),
                 ["images.schema_matches_declared"],
             )
+    refresh_catalog(store)
     context.log.info(
         f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
         f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
@@ -195,16 +189,12 @@ def _results(
         )
 
 
-@dg.asset(
-    group_name=GROUP,
-    kinds={"parquet"},
-    description=TABLE_DOCS["events"].description,
-    metadata=definition_metadata(TABLE_SCHEMAS["events"]),
-    pool=API_POOL,
-)
+@dg.asset(pool=API_POOL, **table_asset("events"))
 def events(ninepic: NinepicApi, warehouse: WarehouseResource) -> dg.MaterializeResult:
     with ninepic.open() as client:
         listed = client.list_events()
     table = conform(events_frame(listed, fetched_at=datetime.now(UTC)), TABLE_SCHEMAS["events"])
-    path = warehouse.open().write("events", table)
+    store = warehouse.open()
+    path = store.write("events", table)
+    refresh_catalog(store)
     return dg.MaterializeResult(metadata={**table_metadata(table, path), "events": len(listed)})

@@ -8,8 +8,11 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 
+from ninepic_pipeline.tables.contract import TABLE_DOCS
+from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS
 from ninepic_pipeline.tables.streamed import StreamedTable
 
+GROUP = "ninepic"
 PREVIEW_ROWS = 5
 PREVIEW_CELL_CHARS = 40
 
@@ -31,6 +34,16 @@ def column_schema(schema: pa.Schema) -> dg.TableSchema:
 
 def definition_metadata(schema: pa.Schema) -> dict[str, Any]:
     return {"dagster/column_schema": column_schema(schema)}
+
+
+def table_asset(name: str) -> dict[str, Any]:
+    """What a table's asset says of itself in the UI, from the table contract."""
+    return {
+        "group_name": GROUP,
+        "kinds": {"parquet"},
+        "description": TABLE_DOCS[name].description,
+        "metadata": definition_metadata(TABLE_SCHEMAS[name]),
+    }
 
 
 def _cell(value: Any) -> str:

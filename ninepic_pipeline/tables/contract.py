@@ -103,6 +103,19 @@ TABLE_DOCS = {
             "materialization, not a failed run.",
         ),
         TableDoc(
+            "event_summary",
+            "One row per event: its latest statistics and its growth; what a dashboard reads "
+            "first.",
+            "one row per event listed by the API or with tables in the warehouse",
+            "event_id",
+            "`events` joined with each event's `image_size_stats`, `capture_order_stats` and "
+            "`gallery_snapshots`. Growth sums the snapshots taken in the 24 hours (`_1d`) and "
+            "7 days (`_7d`) before `computed_at`; the first snapshot counts every photo as "
+            "added. Rebuilt by Declarative Automation whenever one of those tables changes "
+            "(turn on `default_automation_condition_sensor`), or by hand.",
+            partitioned=False,
+        ),
+        TableDoc(
             "events",
             "One row per event of the organisation, from every page of List Events.",
             "one row per event of the organisation",

@@ -196,6 +196,39 @@ CAPTURE_TIMELINE = pa.schema(
     ]
 )
 
+EVENT_SUMMARY = pa.schema(
+    [
+        _field("event_id", pa.int64(), "9pic's id of the event.", False),
+        _field("event_name", pa.string(), "Name of the event; null when no longer listed."),
+        _field("event_date", pa.timestamp("us"), "Start, in the event's local time (no zone)."),
+        _field("status", pa.string(), "active, draft, or another status."),
+        _field("photos", pa.int64(), "Photos in the latest snapshot; null before the first."),
+        _field("sized_count", pa.int64(), "Photos with both sides known."),
+        _field("portrait_count", pa.int64(), "Sized photos taller than wide."),
+        _field("landscape_count", pa.int64(), "Sized photos wider than tall."),
+        _field("square_count", pa.int64(), "Sized photos as wide as tall."),
+        _field("megapixels_min", pa.float64(), "Smallest megapixels of sized photos."),
+        _field("megapixels_median", pa.float64(), "Median megapixels of sized photos."),
+        _field("top_resolution", pa.string(), "Most frequent WIDTHxHEIGHT."),
+        _field("distinct_resolutions", pa.int64(), "Distinct WIDTHxHEIGHT of sized photos."),
+        _field("pages_fetched", pa.int64(), "Pages of the latest read."),
+        _field("untimestamped_count", pa.int64(), "Photos without a capture time; null unknown."),
+        _field("read_passes", pa.int64(), "Reads the latest snapshot took."),
+        _field("drift_accepted", pa.bool_(), "True when the latest snapshot kept a best read."),
+        _field("snapshots", pa.int64(), "Recorded snapshots (rows of gallery_snapshots).", False),
+        _field("first_snapshot_at", TIMESTAMP, "The first recorded snapshot."),
+        _field("last_snapshot_at", TIMESTAMP, "The latest recorded snapshot."),
+        _field("added_1d", pa.int64(), "Photos added by snapshots of the last 24 hours.", False),
+        _field("removed_1d", pa.int64(), "Photos removed in the last 24 hours.", False),
+        _field("net_growth_1d", pa.int64(), "added_1d - removed_1d.", False),
+        _field("added_7d", pa.int64(), "Photos added by snapshots of the last 7 days.", False),
+        _field("removed_7d", pa.int64(), "Photos removed in the last 7 days.", False),
+        _field("net_growth_7d", pa.int64(), "added_7d - removed_7d.", False),
+        _field("stats_computed_at", TIMESTAMP, "When the event's statistics were computed."),
+        _field("computed_at", TIMESTAMP, "When this summary was built.", False),
+    ]
+)
+
 TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "images": IMAGES,
     "gallery_pages": GALLERY_PAGES,
@@ -205,6 +238,7 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
     "events": EVENTS,
     "image_changes": IMAGE_CHANGES,
     "gallery_snapshots": GALLERY_SNAPSHOTS,
+    "event_summary": EVENT_SUMMARY,
 }
 
 # pandas' nullable dtypes, so that an int64 column with nulls comes back as Int64, not float64.

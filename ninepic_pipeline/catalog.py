@@ -1,0 +1,61 @@
+"""The BI entry points beside the warehouse's Parquet, refreshed after every materialization.
+
+- `ninepic.duckdb`: a DuckDB database holding one view per table (Hive partitioning on), which a
+  BI tool with a DuckDB driver opens directly. The views read the Parquet files at query time,
+  so a refresh is needed only for a table's first file; it runs after every materialization
+  anyway, so the file is always right.
+- `ninepic_views.sql`: the same views as a script, `ninepic_tables_hive.sql` (Athena, Spark
+  SQL) and `ninepic_tables_trino.sql` (Trino): external tables for engines that read the
+  Parquet themselves.
+
+Each file is written under a temporary name and renamed into place, so a BI tool that has the
+old database open keeps reading it, and concurrent runs refreshing at once leave one whole file.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import duckdb
+
+from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS
+from ninepic_pipeline.tables.views import duckdb_views, hive_tables, trino_tables
+from ninepic_pipeline.warehouse import Warehouse
+
+DUCKDB_FILE = "ninepic.duckdb"
+VIEWS_SQL = "ninepic_views.sql"
+HIVE_SQL = "ninepic_tables_hive.sql"
+TRINO_SQL = "ninepic_tables_trino.sql"
+
+
+def refresh_catalog(store: Warehouse) -> Path:
+    """Rewrite the database and the SQL files for the tables as they are now; returns the db."""
+    location = str(store.root)
+    views = duckdb_views(location, {t for t in TABLE_SCHEMAS if store.has_files(t)})
+    for name, text in (
+        (VIEWS_SQL, views),
+        (HIVE_SQL, hive_tables(location)),
+        (TRINO_SQL, trino_tables(location)),
+    ):
+        _replace_text(store.root / name, text)
+    target = store.root / DUCKDB_FILE
+    tmp = store.root / f".tmp-{uuid.uuid4().hex}.{DUCKDB_FILE}"
+    try:
+        with duckdb.connect(str(tmp)) as connection:
+            connection.execute(views)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+        Path(f"{tmp}.wal").unlink(missing_ok=True)
+    return target
+
+
+def _replace_text(path: Path, text: str) -> None:
+    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}.{path.name}")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)

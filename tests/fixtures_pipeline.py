@@ -1,0 +1,114 @@
+"""Fixtures for whatever runs the real definitions: a warehouse, an instance, `defs`.
+
+Registered for the whole suite by `tests/conftest.py` (`pytest_plugins`).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from ninepic_pipeline.sandbox import SandboxServer
+from tests.conftest import EMPTY, KIDS_DASH, MARATHON, NO_TIMELINE, ORG
+
+
+@pytest.fixture
+def warehouse(tmp_path: Path) -> Path:
+    return tmp_path / "warehouse"
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def ninepic_env(
+    server: SandboxServer, warehouse: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    env = {
+        "NINEPIC_API_KEY": server.keys[ORG],
+        "NINEPIC_ORG_ID": str(ORG),
+        "NINEPIC_BASE_URL": server.url,
+        "NINEPIC_WAREHOUSE": str(warehouse),
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+def load_defs() -> dg.Definitions:
+    """`ninepic_pipeline.definitions.defs` as a code server would load it from the environment."""
+    import ninepic_pipeline.definitions
+
+    return importlib.reload(ninepic_pipeline.definitions).defs
+
+
+@pytest.fixture
+def defs(ninepic_env: dict[str, str]) -> dg.Definitions:
+    return load_defs()
+
+
+EVENTS = (KIDS_DASH, MARATHON, EMPTY, NO_TIMELINE)
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass(frozen=True)
+class TwoNights:
+    """A warehouse with every table after two nights, and what the sandbox did in between."""
+
+    warehouse: Path
+    late_uploads: list[str]  # into the part of Kids Dash already covered
+    uploads_at_the_end: list[str]
+    deleted: list[str]
+
+
+@pytest.fixture(scope="session")
+def two_nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNights]:
+    """Four events, then uploads and a deletion in Kids Dash, its second night, the summary."""
+    root = tmp_path_factory.mktemp("two_nights")
+    warehouse = root / "warehouse"
+    with SandboxServer() as server, pytest.MonkeyPatch.context() as env:
+        env.setenv("NINEPIC_API_KEY", server.keys[ORG])
+        env.setenv("NINEPIC_ORG_ID", str(ORG))
+        env.setenv("NINEPIC_BASE_URL", server.url)
+        env.setenv("NINEPIC_WAREHOUSE", str(warehouse))
+        defs = load_defs()
+        with dg.instance_for_test(temp_dir=str(root)) as instance:
+            _materialize(defs, instance, "events_job")
+            for event in EVENTS:
+                _materialize(defs, instance, "gallery_job", str(event))
+            world = server.world
+            late = [world.insert_photo(ORG, KIDS_DASH, 3).image_id]
+            end = [world.insert_photo(ORG, KIDS_DASH, world.photo_count(ORG, KIDS_DASH)).image_id]
+            deleted = [world.delete_photo(ORG, KIDS_DASH, 10).image_id]
+            _materialize(defs, instance, "gallery_job", str(KIDS_DASH))
+            assert (
+                defs.resolve_implicit_global_asset_job_def()
+                .execute_in_process(
+                    instance=instance,
+                    asset_selection=[dg.AssetKey("event_summary")],
+                    run_config=QUIET,
+                )
+                .success
+            )
+        yield TwoNights(warehouse, late, end, deleted)
+
+
+def _materialize(
+    defs: dg.Definitions, instance: dg.DagsterInstance, job: str, partition: str | None = None
+) -> None:
+    if partition is not None:
+        instance.add_dynamic_partitions("events", [partition])
+    result = defs.resolve_job_def(job).execute_in_process(
+        instance=instance, partition_key=partition, run_config=QUIET
+    )
+    assert result.success
