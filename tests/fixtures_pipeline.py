@@ -6,6 +6,7 @@ Registered for the whole suite by `tests/conftest.py` (`pytest_plugins`).
 from __future__ import annotations
 
 import importlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,10 +47,10 @@ def ninepic_env(
 
 
 def load_defs() -> dg.Definitions:
-    """`ninepic_pipeline.definitions.defs` as a code server would load it from the environment."""
-    import ninepic_pipeline.definitions
-
-    return importlib.reload(ninepic_pipeline.definitions).defs
+    """`ninepic_pipeline.definitions.defs` as a code server would load it from the environment:
+    imported afresh, since it reads the environment at import."""
+    sys.modules.pop("ninepic_pipeline.definitions", None)
+    return importlib.import_module("ninepic_pipeline.definitions").defs
 
 
 @pytest.fixture
