@@ -1,9 +1,9 @@
 """The BI entry points beside the warehouse's Parquet, refreshed after every materialization.
 
-- `ninepic.duckdb`: a DuckDB database holding one view per table (Hive partitioning on), which a
-  BI tool with a DuckDB driver opens directly. The views read the Parquet files at query time,
-  so a refresh is needed only for a table's first file; it runs after every materialization
-  anyway, so the file is always right.
+- `ninepic.duckdb` (a local warehouse): a DuckDB database holding one view per table (Hive
+  partitioning on), which a BI tool with a DuckDB driver opens directly. The views read the
+  Parquet files at query time, so a refresh is needed only for a table's first file; it runs
+  after every materialization anyway, so the file is always right.
 - `ninepic_views.sql`: the same views as a script, `ninepic_tables_hive.sql` (Athena, Spark
   SQL) and `ninepic_tables_trino.sql` (Trino): external tables for engines that read the
   Parquet themselves.
@@ -30,18 +30,22 @@ HIVE_SQL = "ninepic_tables_hive.sql"
 TRINO_SQL = "ninepic_tables_trino.sql"
 
 
-def refresh_catalog(store: Warehouse) -> Path:
-    """Rewrite the database and the SQL files for the tables as they are now; returns the db."""
-    location = str(store.root)
-    views = duckdb_views(location, {t for t in TABLE_SCHEMAS if store.has_files(t)})
-    for name, text in (
-        (VIEWS_SQL, views),
-        (HIVE_SQL, hive_tables(location)),
-        (TRINO_SQL, trino_tables(location)),
-    ):
-        _replace_text(store.root / name, text)
-    target = store.root / DUCKDB_FILE
-    tmp = store.root / f".tmp-{uuid.uuid4().hex}.{DUCKDB_FILE}"
+def refresh_catalog(store: Warehouse) -> str:
+    """Rewrite the SQL files, and the database of a local warehouse, for the tables as they are
+    now; returns where the views are (the database, or the views script on an object store).
+
+    On an object store DuckDB needs its httpfs extension and credentials to read the views,
+    which the BI machine has and this process may not: there the views are the script only.
+    """
+    views = duckdb_views(store.url, {t for t in TABLE_SCHEMAS if store.has_files(t)})
+    written = store.write_text(VIEWS_SQL, views)
+    store.write_text(HIVE_SQL, hive_tables(store.url))
+    store.write_text(TRINO_SQL, trino_tables(store.url))
+    root = store.local_root
+    if root is None:
+        return written
+    target = root / DUCKDB_FILE
+    tmp = root / f".tmp-{uuid.uuid4().hex}.{DUCKDB_FILE}"
     try:
         with duckdb.connect(str(tmp)) as connection:
             connection.execute(views)
@@ -49,13 +53,4 @@ def refresh_catalog(store: Warehouse) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)
-    return target
-
-
-def _replace_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".tmp-{uuid.uuid4().hex}.{path.name}")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    return str(target)

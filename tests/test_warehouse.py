@@ -38,16 +38,16 @@ def test_transaction_publishes_every_table(warehouse):
         tx.stage("a", _table(2), 7)
         tx.stage("b", _table(2), 7)
     assert _values(warehouse, "a", 7) == _values(warehouse, "b", 7) == [2, 2, 2]
-    assert not (warehouse.root / STAGING).exists()
+    assert not (warehouse.local_root / STAGING).exists()
 
 
 def test_failed_transaction_changes_nothing(warehouse):
-    before = {t: warehouse.path(t, 7).read_bytes() for t in ("a", "b")}
+    before = {t: Path(warehouse.path(t, 7)).read_bytes() for t in ("a", "b")}
     with pytest.raises(RuntimeError), warehouse.transaction() as tx:
         tx.stage("a", _table(3), 7)
         raise RuntimeError("a check failed")
-    assert {t: warehouse.path(t, 7).read_bytes() for t in ("a", "b")} == before
-    assert not (warehouse.root / STAGING).exists()
+    assert {t: Path(warehouse.path(t, 7)).read_bytes() for t in ("a", "b")} == before
+    assert not (warehouse.local_root / STAGING).exists()
 
 
 CRASH = """
@@ -74,7 +74,7 @@ with store.transaction() as tx:
 
 def _crash(warehouse: Warehouse, after_publishing: int) -> None:
     result = subprocess.run(
-        [sys.executable, "-c", CRASH, str(warehouse.root), str(after_publishing)], check=False
+        [sys.executable, "-c", CRASH, str(warehouse.local_root), str(after_publishing)], check=False
     )
     assert result.returncode == 9
 
@@ -82,9 +82,8 @@ def _crash(warehouse: Warehouse, after_publishing: int) -> None:
 def test_crash_before_commit_leaves_every_table_and_readers_see_no_staging(warehouse):
     _crash(warehouse, after_publishing=0)
     assert _values(warehouse, "a", 7) == _values(warehouse, "b", 7) == [1, 1, 1]
-    seen = duckdb.sql(
-        f"SELECT n FROM read_parquet('{warehouse.root}/a/*/*.parquet', hive_partitioning = true)"
-    ).fetchall()
+    glob = f"{warehouse.local_root}/a/*/*.parquet"
+    seen = duckdb.sql(f"SELECT n FROM read_parquet('{glob}', hive_partitioning = true)").fetchall()
     assert seen == [(1,)] * 3
 
 
@@ -95,13 +94,13 @@ def test_crash_while_publishing_is_rolled_forward_by_the_next_transaction(wareho
     with warehouse.transaction():
         pass  # a fresh commit may be a live run's: it is left to its owner
     assert _values(warehouse, "b", 7) == [1, 1, 1]
-    orphan = next((warehouse.root / STAGING).iterdir())
+    orphan = next((warehouse.local_root / STAGING).iterdir())
     an_hour_ago = time.time() - 3600
     os.utime(orphan, (an_hour_ago, an_hour_ago))
     with warehouse.transaction():
         pass
     assert _values(warehouse, "b", 7) == [4, 4, 4]
-    assert not (warehouse.root / STAGING).exists()
+    assert not (warehouse.local_root / STAGING).exists()
 
 
 def test_write_replaces_one_file_whole(tmp_path):

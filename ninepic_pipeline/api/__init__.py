@@ -17,6 +17,7 @@ _EXPORTS = {
         "positive_id",
     ],
     "ninepic_pipeline.api.errors": [
+        "GalleryDriftError",
         "GalleryReadError",
         "NinepicAuthMissingError",
         "NinepicBadRequestError",

@@ -99,6 +99,12 @@ class GalleryReadError(NinepicError):
     """A gallery could not be read to a trustworthy end (page cap, a paging loop)."""
 
 
+class GalleryDriftError(GalleryReadError):
+    """The gallery kept changing over every read allowed; it may have settled by a later run."""
+
+    retryable = True
+
+
 def error_for_status(status: int, scope: RequestScope, api_message: str | None) -> NinepicError:
     """The typed, non-retryable error for a 4xx answer, with a message that says what to fix."""
     detail = f" (API said: {api_message})" if api_message else ""

@@ -24,7 +24,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
 
-from ninepic_pipeline.api.errors import GalleryReadError, RequestScope
+from ninepic_pipeline.api.errors import GalleryDriftError, GalleryReadError, RequestScope
 from ninepic_pipeline.api.models import Gallery, PageRead, Pagination, PassReport
 from ninepic_pipeline.api.records import (
     PhotoColumns,
@@ -222,7 +222,7 @@ class SnapshotReader:
             for report in reports[-3:]
             if report.findings
         )
-        raise GalleryReadError(
+        raise GalleryDriftError(
             f"{self._scope.describe()}: the gallery kept changing over {len(reports)} reads "
             f"({moved}); re-run when uploads have settled, or accept the best read "
             "(NINEPIC_ACCEPT_DRIFT=1)",

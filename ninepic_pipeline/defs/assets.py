@@ -8,7 +8,6 @@ from typing import Any
 import dagster as dg
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from ninepic_pipeline.api import Gallery, Timeline
 from ninepic_pipeline.catalog import refresh_catalog
@@ -16,6 +15,7 @@ from ninepic_pipeline.defs.checks import check_result, check_specs
 from ninepic_pipeline.defs.metadata import appended_metadata, table_asset, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
+from ninepic_pipeline.defs.retries import retried_only_if_transient
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
 from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
@@ -91,11 +91,12 @@ def gallery_snapshot_asset(
     context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Read a consistent snapshot of the event's gallery; publish its tables together."""
-    event_id = event_id_from_key(context.partition_key)
-    _prefer_system_allocator()
-    with ninepic.open() as client:
-        gallery = client.fetch_gallery(event_id)
-        timeline = client.timeline_days(event_id)
+    with retried_only_if_transient(context):
+        event_id = event_id_from_key(context.partition_key)
+        _prefer_system_allocator()
+        with ninepic.open() as client:
+            gallery = client.fetch_gallery(event_id)
+            timeline = client.timeline_days(event_id)
     if not timeline.available:
         context.log.warning(
             f"event {event_id}: Photo Timeline is disabled; untimestamped_count is null"
@@ -112,7 +113,7 @@ def _previous_snapshot(store: Warehouse, event_id: int) -> PreviousSnapshot | No
     """The event's last published snapshot, which the history is kept against."""
     if not store.exists("images", event_id):
         return None
-    names = pq.read_schema(store.path("images", event_id)).names
+    names = store.read_schema(store.key("images", event_id)).names
     columns = [c for c in (*PREVIOUS_COLUMNS, "fetched_at") if c in names]
     snapshot_at = None
     if store.exists("gallery_snapshots", event_id):
@@ -144,7 +145,7 @@ def _publish_snapshot(
         }
         for name, table in snapshot.appended.items():
             transaction.stage(name, table, event_id, part)
-        schema = check_schema(pq.read_schema(staged["images"]), TABLE_SCHEMAS["images"])
+        schema = check_schema(store.read_schema(staged["images"]), TABLE_SCHEMAS["images"])
         if schema.stops_the_run:
             yield from _stop(
                 GallerySnapshot(snapshot.tables, [*snapshot.checks, schema]),
@@ -174,7 +175,7 @@ def _results(
                 snapshot.appended.get(name),
                 TABLE_SCHEMAS[name],
                 store.row_count(name, event_id),
-                store.path(name, event_id).parent,
+                store.folder(name, event_id),
             )
         if name == "images":
             metadata.update(_read_numbers(gallery))
@@ -190,8 +191,10 @@ def _results(
 
 
 @dg.asset(pool=API_POOL, **table_asset("events"))
-def events(ninepic: NinepicApi, warehouse: WarehouseResource) -> dg.MaterializeResult:
-    with ninepic.open() as client:
+def events(
+    context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
+    with retried_only_if_transient(context), ninepic.open() as client:
         listed = client.list_events()
     table = conform(events_frame(listed, fetched_at=datetime.now(UTC)), TABLE_SCHEMAS["events"])
     store = warehouse.open()

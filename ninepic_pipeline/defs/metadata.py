@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
@@ -66,7 +65,7 @@ def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
     return "\n".join(lines)
 
 
-def table_metadata(table: pa.Table | StreamedTable, path: Path) -> dict[str, Any]:
+def table_metadata(table: pa.Table | StreamedTable, path: str) -> dict[str, Any]:
     head = table.head(PREVIEW_ROWS) if isinstance(table, StreamedTable) else table
     return {
         "dagster/row_count": table.num_rows,
@@ -77,7 +76,7 @@ def table_metadata(table: pa.Table | StreamedTable, path: Path) -> dict[str, Any
 
 
 def appended_metadata(
-    appended: pa.Table | None, schema: pa.Schema, rows: int, folder: Path
+    appended: pa.Table | None, schema: pa.Schema, rows: int, folder: str
 ) -> dict[str, Any]:
     """An appended table's materialization: what this snapshot added, and the rows in all."""
     added = appended if appended is not None else schema.empty_table()
