@@ -226,15 +226,18 @@ def _filesystem_from_url(url: str) -> tuple[pafs.FileSystem, str]:
     try:
         return pafs.FileSystem.from_uri(url)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as error:
-        try:
-            import fsspec  # optional: every other fsspec URL (memory://, az://, ...)
-        except ImportError:
-            raise ValueError(
-                f"NINEPIC_WAREHOUSE {url!r}: {error}; use a local folder or an s3://, gs://, "
-                "abfs:// or hdfs:// URL (install fsspec for other schemes)"
-            ) from None
+        reason = str(error)
+    try:
+        import fsspec  # optional: every other fsspec URL (memory://, az://, ...)
+
         filesystem, path = fsspec.core.url_to_fs(url)
-        return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
+    except (ImportError, ValueError) as error:
+        raise ValueError(
+            f"NINEPIC_WAREHOUSE {url!r} cannot be opened ({reason}; {error}): use a local "
+            "folder or an s3://, gs://, abfs:// or hdfs:// URL, or install fsspec's package "
+            "for its scheme"
+        ) from None
+    return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
 
 
 def _fsync_dir(folder: Path) -> None:
