@@ -15,10 +15,12 @@ on: `write_atomic` and `replace` make a file appear whole or not at all.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO, Protocol
 from urllib.parse import urlsplit
@@ -48,6 +50,8 @@ class Storage(Protocol):
     def read_bytes(self, key: str) -> bytes: ...
     def remove_tree(self, key: str) -> None: ...
     def remove_if_empty(self, key: str) -> None: ...
+    def mtime(self, key: str) -> float: ...
+    def lock(self, key: str) -> AbstractContextManager[None]: ...
 
 
 def open_storage(root: str | os.PathLike[str]) -> Storage:
@@ -81,7 +85,7 @@ class LocalStorage:
 
     def write_atomic(self, key: str, write: Writer) -> None:
         target = self._path(key)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(target.parent)
         tmp = target.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}.{target.name}.incomplete"
         try:
             self._write_synced(tmp, write)
@@ -92,7 +96,7 @@ class LocalStorage:
 
     def write(self, key: str, write: Writer) -> None:
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(path.parent)
         self._write_synced(path, write)
 
     @staticmethod
@@ -104,7 +108,7 @@ class LocalStorage:
 
     def replace(self, source: str, target: str) -> None:
         destination = self._path(target)
-        destination.parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(destination.parent)
         os.replace(self._path(source), destination)
         _fsync_dir(destination.parent)
 
@@ -130,7 +134,22 @@ class LocalStorage:
         )
 
     def age_s(self, key: str, now: float) -> float:
-        return now - self._path(key).stat().st_mtime
+        return now - self.mtime(key)
+
+    def mtime(self, key: str) -> float:
+        return self._path(key).stat().st_mtime
+
+    @contextlib.contextmanager
+    def lock(self, key: str) -> Iterator[None]:
+        """An exclusive lock across processes on this machine, held for the block."""
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def read_bytes(self, key: str) -> bytes:
         return self._path(key).read_bytes()
@@ -210,6 +229,18 @@ class ObjectStorage:
             raise FileNotFoundError(key)
         return now - max(times)
 
+    def mtime(self, key: str) -> float:
+        info = self._fs.get_file_info(self._key(key))
+        if info.type == pafs.FileType.NotFound or info.mtime is None:
+            raise FileNotFoundError(key)
+        return info.mtime.timestamp()
+
+    def lock(self, key: str) -> AbstractContextManager[None]:
+        """None across processes: an object store has no lock to take. Runs of one event are
+        kept apart by the run queue's per-event limit and by the warehouse's check that no
+        snapshot was published meanwhile."""
+        return contextlib.nullcontext()
+
     def read_bytes(self, key: str) -> bytes:
         with self._fs.open_input_stream(self._key(key)) as stream:
             return stream.read()
@@ -238,6 +269,17 @@ def _filesystem_from_url(url: str) -> tuple[pafs.FileSystem, str]:
             "for its scheme"
         ) from None
     return pafs.PyFileSystem(pafs.FSSpecHandler(filesystem)), path
+
+
+def _make_folder(folder: Path) -> None:
+    """mkdir -p that survives another transaction removing an empty `_staging` meanwhile."""
+    for _ in range(5):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return
+        except FileNotFoundError:
+            continue
+    folder.mkdir(parents=True, exist_ok=True)
 
 
 def _fsync_dir(folder: Path) -> None:

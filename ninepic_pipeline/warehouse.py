@@ -23,7 +23,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO, Protocol
@@ -39,6 +39,7 @@ PARTITION_COLUMN = "event_id"
 ROW_GROUP_SIZE = 128 * 1024
 # Leading underscore: Hive-style readers (pyarrow, Spark) skip it, and no table glob reaches it.
 STAGING = "_staging"
+LOCKS = "_locks"
 MANIFEST = "MANIFEST.json"
 STAGED_SUFFIX = ".staged"
 # A staging folder without a manifest this old belongs to a run that died before committing.
@@ -125,6 +126,17 @@ class Warehouse:
                     self.storage.remove_tree(folder)
             except FileNotFoundError:
                 continue  # its owner finished it meanwhile
+
+    def event_lock(self, event_id: int) -> AbstractContextManager[None]:
+        """Held while a run reads an event's history and publishes its snapshot, so that two
+        runs of one event cannot both record the same change (local warehouses; see
+        `Storage.lock` for object stores)."""
+        return self.storage.lock(f"{LOCKS}/{PARTITION_COLUMN}={event_id}.lock")
+
+    def latest_part(self, table: str, event_id: int | None = None) -> str | None:
+        """The newest file of an appended table (partition): names sort by time."""
+        parts = self._parts(table, event_id)
+        return parts[-1] if parts else None
 
     def _parts(self, table: str, event_id: int | None) -> list[str]:
         return self.storage.files(self.key(table, event_id).rpartition("/")[0], ".parquet")
@@ -232,11 +244,20 @@ def _publish(storage: Storage, folder: str) -> None:
     running this again.
     """
     for staged, target in json.loads(storage.read_bytes(f"{folder}/{MANIFEST}")):
-        if storage.exists(staged):
+        if storage.exists(staged) and not _superseded(storage, staged, target):
             with contextlib.suppress(FileNotFoundError):  # moved already by a recovery
                 storage.replace(staged, target)
     storage.remove_tree(folder)
     storage.remove_if_empty(STAGING)
+
+
+def _superseded(storage: Storage, staged: str, target: str) -> bool:
+    """True when a commit after this one already replaced the target: a crashed run's files,
+    rolled forward late, must not bring back older tables."""
+    try:
+        return storage.mtime(target) > storage.mtime(staged)
+    except FileNotFoundError:
+        return False
 
 
 def _write_parquet(data: Data, handle: BinaryIO) -> None:

@@ -88,7 +88,8 @@ def two_nights(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoNights]:
             for event in EVENTS:
                 _materialize(defs, instance, "gallery_job", str(event))
             world = server.world
-            late = [world.insert_photo(ORG, KIDS_DASH, 3).image_id]
+            # Two late uploads the same night, and one at the end.
+            late = [world.insert_photo(ORG, KIDS_DASH, i).image_id for i in (3, 15)]
             end = [world.insert_photo(ORG, KIDS_DASH, world.photo_count(ORG, KIDS_DASH)).image_id]
             deleted = [world.delete_photo(ORG, KIDS_DASH, 10).image_id]
             _materialize(defs, instance, "gallery_job", str(KIDS_DASH))

@@ -115,3 +115,24 @@ def test_external_tables_declare_every_column_with_its_type(tmp_path, file, stri
     assert sql.count(
         "PARTITIONED BY (event_id BIGINT)" if file == HIVE_SQL else "partitioned_by"
     ) == sum(doc.partitioned for doc in TABLE_DOCS.values())
+
+
+def test_views_read_files_written_before_a_column_existed(tmp_path):
+    store = Warehouse(tmp_path)
+    schema = TABLE_SCHEMAS["images"]
+    new = schema.empty_table()
+    old = new.drop_columns(["first_seen_at"])  # an images file from before the history
+    # event_id=10 sorts before event_id=2: DuckDB would take the old file's schema first.
+    store.write("images", old, 10)
+    store.write("images", new, 2)
+    refresh_catalog(store)
+    with duckdb.connect(str(tmp_path / DUCKDB_FILE), read_only=True) as db:
+        assert [c[0] for c in db.execute("DESCRIBE images").fetchall()][1:] == schema.names
+        assert db.execute("SELECT count(*) FROM images").fetchone() == (0,)
+
+
+def test_a_warehouse_path_engines_would_read_as_a_pattern_is_refused(tmp_path):
+    odd = tmp_path / "night[1]"
+    odd.mkdir()
+    with pytest.raises(ValueError, match=r"file pattern: move the warehouse"):
+        refresh_catalog(Warehouse(odd))

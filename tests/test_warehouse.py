@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -162,3 +163,28 @@ def test_streamed_table_is_written_in_whole_row_groups(tmp_path):
     assert parquet.read().column("n").to_pylist() == list(range(rows))
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
     assert parquet.metadata.row_group(0).column(0).statistics.max == ROW_GROUP_SIZE - 1
+
+
+def test_a_late_recovery_never_brings_back_older_tables(warehouse):
+    """A crashed run's commit, rolled forward after a newer commit, leaves the newer file."""
+    with warehouse.transaction() as transaction:
+        transaction.stage("a", pa.table({"n": [1]}), 7)
+    # A run that staged and laid down its manifest, then died before publishing...
+    orphan = STAGING + "/crashed"
+    storage = warehouse.storage
+    storage.write(
+        f"{orphan}/a/event_id=7/part-0.parquet.staged",
+        lambda h: pq.write_table(pa.table({"n": [2]}), h),
+    )
+    manifest = [[f"{orphan}/a/event_id=7/part-0.parquet.staged", "a/event_id=7/part-0.parquet"]]
+    storage.write(f"{orphan}/MANIFEST.json", lambda h: h.write(json.dumps(manifest).encode()))
+    old = time.time() - 3600
+    for path in (warehouse.local_root / orphan).rglob("*"):
+        os.utime(path, (old, old))
+    os.utime(warehouse.local_root / orphan, (old, old))
+    # ...and a newer commit of the same table since (it finds the orphan too old to wait for).
+    with warehouse.transaction() as transaction:
+        transaction.stage("a", pa.table({"n": [3]}), 8)
+    warehouse.recover()
+    assert _values(warehouse, "a", 7) == [1]
+    assert not (warehouse.local_root / STAGING).exists()

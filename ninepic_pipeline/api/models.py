@@ -304,6 +304,12 @@ class Gallery:
         if self.urls is not None:
             self.urls.close()
 
+    def __enter__(self) -> Gallery:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def column(self, name: str) -> list[Any]:
         return self.photos.column(name).to_pylist()
 

@@ -2,10 +2,12 @@
 
 import os
 from collections.abc import Iterator
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,7 +21,12 @@ from ninepic_pipeline.defs.retries import retried_only_if_transient
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, conform, events_frame
 from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
-from ninepic_pipeline.tables.history import PREVIOUS_COLUMNS, PreviousSnapshot
+from ninepic_pipeline.tables.history import (
+    CHANGE_COLUMNS,
+    IMAGE_COLUMNS,
+    History,
+    recorded_history,
+)
 from ninepic_pipeline.tables.snapshot import (
     GALLERY_TABLES,
     HISTORY_TABLES,
@@ -68,7 +75,9 @@ def _read_numbers(gallery: Gallery) -> dict[str, Any]:
     }
 
 
-def _stop(snapshot: GallerySnapshot, failed: list[str]) -> Iterator[dg.AssetCheckResult]:
+def _raise_failed_checks(
+    snapshot: GallerySnapshot, failed: list[str]
+) -> Iterator[dg.AssetCheckResult]:
     yield from (check_result(outcome) for outcome in snapshot.checks)
     raise dg.Failure(
         description=f"blocking check(s) failed: {', '.join(failed)}; no table was changed",
@@ -91,35 +100,37 @@ def gallery_snapshot_asset(
     context: dg.AssetExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     """Read a consistent snapshot of the event's gallery; publish its tables together."""
-    with retried_only_if_transient(context):
+    with ExitStack() as cleanup, retried_only_if_transient(context):
         event_id = event_id_from_key(context.partition_key)
         _prefer_system_allocator()
         with ninepic.open() as client:
-            gallery = client.fetch_gallery(event_id)
+            gallery = cleanup.enter_context(client.fetch_gallery(event_id))
             timeline = client.timeline_days(event_id)
-    if not timeline.available:
-        context.log.warning(
-            f"event {event_id}: Photo Timeline is disabled; untimestamped_count is null"
-        )
-    if gallery.drift_accepted:
-        context.log.warning(f"event {event_id}: no consistent read; the best one was kept")
-    try:
+        if not timeline.available:
+            context.log.warning(
+                f"event {event_id}: Photo Timeline is disabled; untimestamped_count is null"
+            )
+        if gallery.drift_accepted:
+            context.log.warning(
+                f"event {event_id}: no consistent read; the best one was kept, and recorded in "
+                "no history (it may lack photos)"
+            )
         yield from _publish_snapshot(context, gallery, timeline, warehouse, event_id)
-    finally:
-        gallery.close()
 
 
-def _previous_snapshot(store: Warehouse, event_id: int) -> PreviousSnapshot | None:
-    """The event's last published snapshot, which the history is kept against."""
-    if not store.exists("images", event_id):
-        return None
-    names = store.read_schema(store.key("images", event_id)).names
-    columns = [c for c in (*PREVIOUS_COLUMNS, "fetched_at") if c in names]
-    snapshot_at = None
-    if store.exists("gallery_snapshots", event_id):
+def _recorded_history(store: Warehouse, event_id: int) -> History | None:
+    """The event's history as the warehouse holds it (see `tables.history`)."""
+    images = None
+    if store.exists("images", event_id):
+        names = store.read_schema(store.key("images", event_id)).names
+        columns = [c for c in (*IMAGE_COLUMNS, "fetched_at") if c in names]
+        images = store.read("images", event_id, columns)
+    changes = snapshot_at = None
+    if store.exists("gallery_snapshots", event_id) and store.exists("image_changes", event_id):
         times = store.read("gallery_snapshots", event_id, ["snapshot_at"]).column("snapshot_at")
         snapshot_at = pc.max(times).as_py()
-    return PreviousSnapshot.from_images(store.read("images", event_id, columns), snapshot_at)
+        changes = store.read("image_changes", event_id, CHANGE_COLUMNS)
+    return recorded_history(changes, snapshot_at, images)
 
 
 def _publish_snapshot(
@@ -130,14 +141,39 @@ def _publish_snapshot(
     event_id: int,
 ) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     store = warehouse.open()
-    snapshot_at = datetime.now(UTC)
-    snapshot = gallery_snapshot(
-        gallery, timeline, snapshot_at, context.run.run_id, _previous_snapshot(store, event_id)
+    # One run of an event at a time from here to the commit: each reads the history the one
+    # before it left. A crashed commit is finished first, so the history read is complete.
+    with store.event_lock(event_id):
+        store.recover()
+        last_recorded = store.latest_part("gallery_snapshots", event_id)
+        snapshot_at = datetime.now(UTC)
+        snapshot = gallery_snapshot(
+            gallery, timeline, snapshot_at, context.run.run_id, _recorded_history(store, event_id)
+        )
+        failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
+        if failed:
+            yield from _raise_failed_checks(snapshot, failed)
+        schema = yield from _commit(
+            store, snapshot, event_id, snapshot_at, context.run.run_id, last_recorded
+        )
+    _refresh_catalog(context, store)
+    context.log.info(
+        f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
+        f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
     )
-    failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
-    if failed:
-        yield from _stop(snapshot, failed)
-    part = appended_part(snapshot_at, context.run.run_id)
+    yield from _results(snapshot, [*snapshot.checks, schema], gallery, timeline, store, event_id)
+
+
+def _commit(
+    store: Warehouse,
+    snapshot: GallerySnapshot,
+    event_id: int,
+    snapshot_at: datetime,
+    run_id: str,
+    last_recorded: str | None,
+) -> Iterator[dg.AssetCheckResult]:
+    """Stage every table and the history's new files, then publish them together."""
+    part = appended_part(snapshot_at, run_id)
     with store.transaction() as transaction:
         staged = {
             name: transaction.stage(name, table, event_id)
@@ -147,16 +183,29 @@ def _publish_snapshot(
             transaction.stage(name, table, event_id, part)
         schema = check_schema(store.read_schema(staged["images"]), TABLE_SCHEMAS["images"])
         if schema.stops_the_run:
-            yield from _stop(
+            yield from _raise_failed_checks(
                 GallerySnapshot(snapshot.tables, [*snapshot.checks, schema]),
                 ["images.schema_matches_declared"],
             )
-    refresh_catalog(store)
-    context.log.info(
-        f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
-        f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
-    )
-    yield from _results(snapshot, [*snapshot.checks, schema], gallery, timeline, store, event_id)
+        if store.latest_part("gallery_snapshots", event_id) != last_recorded:
+            # Another run of the event (where no lock reaches, an object store) recorded a
+            # snapshot meanwhile: this one's changes were computed against an older state.
+            raise dg.Failure(
+                description=f"event {event_id}: another run published a snapshot meanwhile; "
+                "nothing was changed by this one, re-run it",
+                allow_retries=True,
+            )
+    return schema
+
+
+def _refresh_catalog(context: dg.AssetExecutionContext, store: Warehouse) -> None:
+    """The tables are published by now: a BI catalog that cannot be rebuilt is a warning."""
+    try:
+        refresh_catalog(store)
+    except (OSError, ValueError, duckdb.Error) as error:
+        context.log.warning(
+            f"the BI catalog (ninepic.duckdb and its SQL) was not refreshed: {error}"
+        )
 
 
 def _results(

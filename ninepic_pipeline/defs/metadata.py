@@ -66,7 +66,7 @@ def markdown_preview(table: pa.Table, rows: int = PREVIEW_ROWS) -> str:
 
 
 def table_metadata(table: pa.Table | StreamedTable, path: str) -> dict[str, Any]:
-    head = table.head(PREVIEW_ROWS) if isinstance(table, StreamedTable) else table
+    head = _head(table)
     return {
         "dagster/row_count": table.num_rows,
         "dagster/column_schema": column_schema(table.schema),
@@ -76,7 +76,7 @@ def table_metadata(table: pa.Table | StreamedTable, path: str) -> dict[str, Any]
 
 
 def appended_metadata(
-    appended: pa.Table | None, schema: pa.Schema, rows: int, folder: str
+    appended: pa.Table | StreamedTable | None, schema: pa.Schema, rows: int, folder: str
 ) -> dict[str, Any]:
     """An appended table's materialization: what this snapshot added, and the rows in all."""
     added = appended if appended is not None else schema.empty_table()
@@ -84,6 +84,10 @@ def appended_metadata(
         "dagster/row_count": rows,
         "appended_rows": added.num_rows,
         "dagster/column_schema": column_schema(schema),
-        "path": dg.MetadataValue.path(str(folder)),
-        "preview": dg.MetadataValue.md(markdown_preview(added)),
+        "path": dg.MetadataValue.path(folder),
+        "preview": dg.MetadataValue.md(markdown_preview(_head(added))),
     }
+
+
+def _head(table: pa.Table | StreamedTable) -> pa.Table:
+    return table.head(PREVIEW_ROWS) if isinstance(table, StreamedTable) else table

@@ -193,21 +193,21 @@ def check_timeline(timeline: pa.Table, api_total: int, available: bool) -> Check
 
 
 def check_history(
-    row: pa.Table | None, changes: pa.Table | None, previous_photos: int, photos: int
+    row: pa.Table | None, change_rows: int, previous_photos: int, photos: int
 ) -> CheckOutcome:
-    """`row` and `changes` are what the snapshot appends; None when it appends nothing."""
-    if row is None or changes is None:
+    """`row` and `change_rows` are what the snapshot appends; no row when it appends nothing."""
+    if row is None:
         return _outcome(HISTORY_COUNTS, True, "", appended=0)
     facts = _row(row)
     follows = (
         row.num_rows == 1
         and facts["photos"] == photos == previous_photos + facts["added"] - facts["removed"]
-        and changes.num_rows == facts["added"] + facts["removed"]
+        and change_rows == facts["added"] + facts["removed"]
     )
     return _outcome(
         HISTORY_COUNTS,
         follows,
         f"{previous_photos} photos before + {facts.get('added')} added - "
-        f"{facts.get('removed')} removed is not {photos}, or {changes.num_rows} change rows",
-        appended=changes.num_rows,
+        f"{facts.get('removed')} removed is not {photos}, or {change_rows} change rows",
+        appended=change_rows,
     )

@@ -44,29 +44,30 @@ TABLE_DOCS = {
             "event_id (path), image_id",
             "Every page of All Photos, read until two reads agree (see the README); repeated "
             "image_ids after the first dropped; sizes of zero or less, or over a million pixels, "
-            "are unknown. Replaced whole by each snapshot; `first_seen_at` is carried over from "
-            "the previous snapshot for the photos it had.",
+            "are unknown. Replaced whole by each snapshot; `first_seen_at` comes from the "
+            "history (the photo's first addition in `image_changes`).",
         ),
         TableDoc(
             "image_changes",
             "One row per photo added to or removed from the gallery, snapshot after snapshot.",
             "one row per photo added or removed between two successive snapshots of an event",
             "event_id (path), detected_at, image_id",
-            "Each snapshot against the last one published for the event: photos not in it are "
-            "added (every photo, on the first snapshot), photos no longer listed are removed. "
-            "A snapshot listing exactly the photos of the last one, in the same order (a retry, "
-            "a re-run, a night without uploads), appends nothing, so re-running a night never "
-            "counts a change twice. One file per snapshot, never rewritten.",
+            "Each snapshot against the event's recorded state (the photos whose additions "
+            "outnumber their removals here): photos not in it are added (every photo, on the "
+            "first snapshot), photos no longer listed are removed. A snapshot that adds and "
+            "removes nothing (a retry, a re-run, a night without uploads) appends nothing, so "
+            "re-running a night never counts a change twice; a best-effort read kept under "
+            "drift appends nothing either. One file per snapshot, never rewritten.",
             appended=True,
         ),
         TableDoc(
             "gallery_snapshots",
             "One row per recorded snapshot of the gallery: how it grew, night after night.",
-            "one row per snapshot that saw the gallery in a new state, per event",
+            "one row per snapshot that added or removed photos (and the first), per event",
             "event_id (path), snapshot_at",
             "Appended with the snapshot's `image_changes`, counting them; a snapshot that "
-            "finds the gallery exactly as the last one left it appends nothing (the "
-            "materialization says `appended_rows: 0`). One file per snapshot, never rewritten.",
+            "changes nothing appends nothing (the materialization says `appended_rows: 0`). "
+            "One file per snapshot, never rewritten.",
             appended=True,
         ),
         TableDoc(
@@ -109,10 +110,11 @@ TABLE_DOCS = {
             "one row per event listed by the API or with tables in the warehouse",
             "event_id",
             "`events` joined with each event's `image_size_stats`, `capture_order_stats` and "
-            "`gallery_snapshots`. Growth sums the snapshots taken in the 24 hours (`_1d`) and "
-            "7 days (`_7d`) before `computed_at`; the first snapshot counts every photo as "
-            "added. Rebuilt by Declarative Automation whenever one of those tables changes "
-            "(turn on `default_automation_condition_sensor`), or by hand.",
+            "`gallery_snapshots`. Growth sums the snapshots of the last night (`_1d`: the UTC "
+            "date of `computed_at`) and of the last 7 nights (`_7d`: the 7 UTC dates ending "
+            "on it); the first snapshot counts every photo as added. Rebuilt by Declarative "
+            "Automation whenever one of those tables changes (turn on "
+            "`default_automation_condition_sensor`), or by hand.",
             partitioned=False,
         ),
         TableDoc(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 import pyarrow as pa
 
 from ninepic_pipeline.tables.schemas import EVENT_SUMMARY, conform
 
-# Growth over the snapshots taken within these spans before the summary was built.
-GROWTH_WINDOWS = {"1d": timedelta(days=1), "7d": timedelta(days=7)}
+# Growth over the snapshots of the last N nights: UTC dates, the summary's own date the last,
+# so that runs a few minutes earlier or later from one night to the next never count twice.
+GROWTH_WINDOWS = {"1d": 1, "7d": 7}
 
 _FROM_EVENTS = ["event_id", "event_name", "event_date", "status"]
 _FROM_SIZE = {
@@ -28,7 +29,7 @@ _FROM_SIZE = {
 _FROM_CAPTURE = ["pages_fetched", "untimestamped_count", "read_passes", "drift_accepted"]
 
 
-def _history(snapshots: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
+def _snapshot_counts(snapshots: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
     """Per event: how many snapshots, the first and last, and the growth in each window."""
     by_event = snapshots.groupby("event_id")["snapshot_at"]
     history = pd.DataFrame(
@@ -38,9 +39,12 @@ def _history(snapshots: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
             "last_snapshot_at": by_event.max(),
         }
     )
-    for label, span in GROWTH_WINDOWS.items():
+    nights = snapshots["snapshot_at"].dt.tz_convert("UTC").dt.date
+    today = computed_at.astimezone(UTC).date()
+    for label, count in GROWTH_WINDOWS.items():
+        first = today - timedelta(days=count - 1)
         taken = snapshots["snapshot_at"]
-        recent = snapshots[(taken > computed_at - span) & (taken <= computed_at)]
+        recent = snapshots[(nights >= first) & (nights <= today) & (taken <= computed_at)]
         sums = recent.groupby("event_id")[["added", "removed"]].sum()
         history[f"added_{label}"] = sums["added"]
         history[f"removed_{label}"] = sums["removed"]
@@ -64,7 +68,7 @@ def event_summary(
     size = size_stats[["event_id", *_FROM_SIZE]].rename(columns=_FROM_SIZE)
     summary = summary.merge(size, on="event_id", how="left")
     summary = summary.merge(capture_stats[["event_id", *_FROM_CAPTURE]], on="event_id", how="left")
-    summary = summary.merge(_history(snapshots, computed_at), on="event_id", how="left")
+    summary = summary.merge(_snapshot_counts(snapshots, computed_at), on="event_id", how="left")
     counts = ["snapshots", *(f"{c}_{w}" for w in GROWTH_WINDOWS for c in ("added", "removed"))]
     summary[counts] = summary[counts].fillna(0).astype("int64")
     for label in GROWTH_WINDOWS:

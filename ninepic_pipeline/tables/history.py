@@ -1,13 +1,16 @@
 """History across nights: what each snapshot added and removed, and when a photo was first seen.
 
-A snapshot is compared with the last one published for the event, whatever night that was. A
-snapshot that lists exactly the photos of the last one, in the same order (a retry, a re-run,
-a night without uploads) records nothing: the history holds one entry per state the gallery
-was seen in, so re-running a night can never count a change twice.
+The history is its own record: the photos an event had at its last recorded snapshot are those
+whose additions outnumber their removals in `image_changes`, and each was first seen at its
+first addition. A snapshot is compared with that state, whatever night it was recorded and
+whatever was published since (a best-effort read kept under drift records nothing). A snapshot
+that adds and removes nothing (a retry, a re-run, a night without uploads) appends nothing, so
+re-running a night can never count a change twice.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -15,76 +18,130 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.tables.schemas import GALLERY_SNAPSHOTS, IMAGE_CHANGES, TIMESTAMP
+from ninepic_pipeline.tables.streamed import StreamedTable
 
-# What the previous snapshot must tell: read from the event's published `images`.
-PREVIOUS_COLUMNS = ["image_id", "capture_rank", "first_seen_at"]
+# What is read back from the warehouse to rebuild the recorded state.
+CHANGE_COLUMNS = ["image_id", "change", "detected_at"]
+IMAGE_COLUMNS = ["image_id", "capture_rank", "first_seen_at"]
+# Changes are written a slice at a time: a first snapshot of a million photos is a million
+# additions, whose repeated columns need not all be in memory at once.
+CHANGE_BATCH_ROWS = 64 * 1024
+_STATE = pa.schema(
+    [
+        pa.field("image_id", pa.string()),
+        pa.field("first_seen_at", TIMESTAMP),
+        pa.field("capture_rank", pa.int64()),
+    ]
+)
 
 
 @dataclass(frozen=True)
-class PreviousSnapshot:
-    """The event's last published snapshot: its photos and, when recorded, its time."""
+class History:
+    """The event's photos as its history last recorded them (`image_id`, `first_seen_at`, and
+    `capture_rank` in the last published `images`, null where that file lacks the photo);
+    `snapshot_at` is None when nothing was recorded yet."""
 
-    images: pa.Table
+    photos: pa.Table
     snapshot_at: datetime | None
 
-    @classmethod
-    def from_images(cls, images: pa.Table, snapshot_at: datetime | None) -> PreviousSnapshot:
-        """From a published `images` file; one written before `first_seen_at` existed gives
-        each photo's `fetched_at` instead, the earliest the pipeline is known to have seen it."""
-        if "first_seen_at" not in images.column_names:
-            images = images.append_column("first_seen_at", images.column("fetched_at"))
-        return cls(images.select(PREVIOUS_COLUMNS), snapshot_at)
+    @property
+    def recorded(self) -> bool:
+        return self.snapshot_at is not None
 
 
-def unchanged(ids: pa.ChunkedArray, previous: PreviousSnapshot | None) -> bool:
-    """True when the snapshot lists exactly the previous one's photos, in the same order."""
-    return previous is not None and ids.equals(previous.images.column("image_id"))
+def recorded_history(
+    changes: pa.Table | None, snapshot_at: datetime | None, images: pa.Table | None
+) -> History | None:
+    """The history from the event's `image_changes` and its last published `images`; an
+    `images` file with no history yet (written before the history existed) still gives each
+    photo's first sighting, as its `first_seen_at` or else its `fetched_at`."""
+    if images is not None and "first_seen_at" not in images.column_names:
+        images = images.append_column("first_seen_at", images.column("fetched_at"))
+    if changes is None or snapshot_at is None:
+        if images is None:
+            return None
+        return History(images.select(_STATE.names).cast(_STATE), None)
+    state = _present(changes)
+    ranks = pa.nulls(state.num_rows, pa.int64())
+    if images is not None:
+        ranks = pc.take(images["capture_rank"], pc.index_in(state["image_id"], images["image_id"]))
+    return History(state.append_column("capture_rank", ranks).cast(_STATE), snapshot_at)
 
 
-def first_seen_at(
-    ids: pa.ChunkedArray, previous: PreviousSnapshot | None, snapshot_at: datetime
-) -> pa.Array:
-    """Each photo's first sighting: the previous snapshot's where it was there, else now."""
-    now = pa.scalar(snapshot_at, TIMESTAMP)
-    if previous is None:
-        return pa.repeat(now, len(ids))
-    where = pc.index_in(ids, value_set=previous.images.column("image_id"))
-    seen = pc.take(previous.images.column("first_seen_at"), where)
-    return pc.fill_null(seen, now).combine_chunks()
+def _present(changes: pa.Table) -> pa.Table:
+    """image_id and first_seen_at of the photos whose additions outnumber their removals."""
+    added = pc.equal(changes["change"], "added")
+    signed = pa.table(
+        {
+            "image_id": changes["image_id"],
+            "delta": pc.if_else(added, 1, -1),
+            "first_seen_at": pc.if_else(added, changes["detected_at"], None),
+        }
+    )
+    totals = signed.group_by("image_id").aggregate([("delta", "sum"), ("first_seen_at", "min")])
+    present = totals.filter(pc.equal(totals["delta_sum"], 1))
+    return pa.table(
+        {"image_id": present["image_id"], "first_seen_at": present["first_seen_at_min"]}
+    )
+
+
+def first_seen_at(ids: pa.ChunkedArray, history: History | None, now: datetime) -> pa.Array:
+    """Each photo's first sighting: the history's where it has one, else now."""
+    stamp = pa.scalar(now, TIMESTAMP)
+    if history is None:
+        return pa.repeat(stamp, len(ids))
+    where = pc.index_in(ids, value_set=history.photos["image_id"])
+    seen = pc.take(history.photos["first_seen_at"], where)
+    return pc.fill_null(seen, stamp).combine_chunks()
+
+
+def added_and_removed(current: pa.Table, history: History | None) -> tuple[pa.Table, pa.Table]:
+    """The photos of `current` (image_id, capture_rank) not in the recorded state, and those of
+    the state not in `current` (with their last published rank); with nothing recorded yet,
+    every photo is an addition."""
+    if history is None or not history.recorded:
+        return current, current.schema.empty_table()
+    before = history.photos.select(["image_id", "capture_rank"])
+    added = current.filter(pc.invert(pc.is_in(current["image_id"], before["image_id"])))
+    removed = before.filter(pc.invert(pc.is_in(before["image_id"], current["image_id"])))
+    return added, removed
 
 
 def image_changes(
-    current: pa.Table, previous: PreviousSnapshot | None, snapshot_at: datetime, run_id: str
-) -> pa.Table:
-    """One row per photo of `current` (image_id, capture_rank) not in `previous`, then one per
-    photo of `previous` not in `current`; every photo is an addition on the first snapshot."""
-    before = (
-        previous.images
-        if previous is not None
-        else pa.table(
-            {"image_id": pa.array([], pa.string()), "capture_rank": pa.array([], pa.int64())}
-        )
-    )
-    added = current.filter(pc.invert(pc.is_in(current["image_id"], before["image_id"])))
-    removed = before.filter(pc.invert(pc.is_in(before["image_id"], current["image_id"])))
-    n_added, n_removed = added.num_rows, removed.num_rows
-    return pa.table(
-        {
-            "image_id": pa.concat_arrays(
-                [added["image_id"].combine_chunks(), removed["image_id"].combine_chunks()]
-            ),
-            "change": pa.concat_arrays(
-                [pa.repeat(pa.scalar("added"), n_added), pa.repeat(pa.scalar("removed"), n_removed)]
-            ),
-            "detected_at": pa.repeat(pa.scalar(snapshot_at, TIMESTAMP), n_added + n_removed),
-            "run_id": pa.repeat(pa.scalar(run_id), n_added + n_removed),
-            "capture_rank": pa.concat_arrays(
-                [added["capture_rank"].combine_chunks(), pa.nulls(n_removed, pa.int64())]
-            ),
-            "previous_capture_rank": pa.concat_arrays(
-                [pa.nulls(n_added, pa.int64()), removed["capture_rank"].combine_chunks()]
-            ),
-        },
+    current: pa.Table, added: pa.Table, removed: pa.Table, snapshot_at: datetime, run_id: str
+) -> StreamedTable:
+    """The `image_changes` rows of one snapshot: its additions, then its removals.
+
+    An addition is a late upload when a photo of `current` seen before has a later rank.
+    """
+    seen_before = current.filter(pc.invert(pc.is_in(current["image_id"], added["image_id"])))
+    last_seen_rank = pc.max(seen_before["capture_rank"]).as_py() if seen_before.num_rows else 0
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for change, rows in (("added", added), ("removed", removed)):
+            for start in range(0, rows.num_rows, CHANGE_BATCH_ROWS):
+                part = rows.slice(start, CHANGE_BATCH_ROWS)
+                yield _change_batch(change, part, snapshot_at, run_id, last_seen_rank)
+
+    return StreamedTable(IMAGE_CHANGES, added.num_rows + removed.num_rows, batches)
+
+
+def _change_batch(
+    change: str, rows: pa.Table, at: datetime, run_id: str, last_seen_rank: int
+) -> pa.RecordBatch:
+    n = rows.num_rows
+    ranks, no_ranks = rows["capture_rank"].combine_chunks(), pa.nulls(n, pa.int64())
+    added = change == "added"
+    return pa.record_batch(
+        [
+            rows["image_id"].combine_chunks(),
+            pa.repeat(pa.scalar(change), n),
+            pa.repeat(pa.scalar(at, TIMESTAMP), n),
+            pa.repeat(pa.scalar(run_id), n),
+            ranks if added else no_ranks,
+            no_ranks if added else ranks,
+            pc.less(ranks, last_seen_rank) if added else pa.nulls(n, pa.bool_()),
+        ],
         schema=IMAGE_CHANGES,
     )
 
@@ -99,24 +156,21 @@ class SnapshotFacts:
     api_total: int
     pages: int
     read_passes: int
-    drift_accepted: bool
 
 
 def gallery_snapshot_row(
-    facts: SnapshotFacts, changes: pa.Table, previous: PreviousSnapshot | None
+    facts: SnapshotFacts, added: int, removed: int, history: History | None
 ) -> pa.Table:
     """The snapshot's one row of `gallery_snapshots`."""
-    change = changes.column("change")
     row = {
         "snapshot_at": facts.snapshot_at,
         "run_id": facts.run_id,
         "photos": facts.photos,
-        "added": pc.sum(pc.equal(change, "added")).as_py() or 0,
-        "removed": pc.sum(pc.equal(change, "removed")).as_py() or 0,
+        "added": added,
+        "removed": removed,
         "api_total": facts.api_total,
         "pages": facts.pages,
         "read_passes": facts.read_passes,
-        "drift_accepted": facts.drift_accepted,
-        "previous_snapshot_at": previous.snapshot_at if previous is not None else None,
+        "previous_snapshot_at": history.snapshot_at if history is not None else None,
     }
     return pa.Table.from_pylist([row], schema=GALLERY_SNAPSHOTS)

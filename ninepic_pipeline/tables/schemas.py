@@ -59,6 +59,12 @@ IMAGE_CHANGES = pa.schema(
             pa.int64(),
             "For a removal, its capture_rank in the snapshot before; null for an addition.",
         ),
+        _field(
+            "late_upload",
+            pa.bool_(),
+            "For an addition: true when a photo seen before has a later capture_rank, i.e. it "
+            "went into the part of the event already covered; null for a removal.",
+        ),
     ]
 )
 
@@ -79,12 +85,6 @@ GALLERY_SNAPSHOTS = pa.schema(
             "read_passes",
             pa.int64(),
             "Reads of the gallery it took to get a consistent one.",
-            False,
-        ),
-        _field(
-            "drift_accepted",
-            pa.bool_(),
-            "True when no read was consistent and the best was kept.",
             False,
         ),
         _field(
@@ -218,11 +218,16 @@ EVENT_SUMMARY = pa.schema(
         _field("snapshots", pa.int64(), "Recorded snapshots (rows of gallery_snapshots).", False),
         _field("first_snapshot_at", TIMESTAMP, "The first recorded snapshot."),
         _field("last_snapshot_at", TIMESTAMP, "The latest recorded snapshot."),
-        _field("added_1d", pa.int64(), "Photos added by snapshots of the last 24 hours.", False),
-        _field("removed_1d", pa.int64(), "Photos removed in the last 24 hours.", False),
+        _field(
+            "added_1d",
+            pa.int64(),
+            "Photos added by the snapshots of the summary's UTC date.",
+            False,
+        ),
+        _field("removed_1d", pa.int64(), "Photos removed by the snapshots of that date.", False),
         _field("net_growth_1d", pa.int64(), "added_1d - removed_1d.", False),
-        _field("added_7d", pa.int64(), "Photos added by snapshots of the last 7 days.", False),
-        _field("removed_7d", pa.int64(), "Photos removed in the last 7 days.", False),
+        _field("added_7d", pa.int64(), "Photos added over the 7 UTC dates ending on it.", False),
+        _field("removed_7d", pa.int64(), "Photos removed over those 7 dates.", False),
         _field("net_growth_7d", pa.int64(), "added_7d - removed_7d.", False),
         _field("stats_computed_at", TIMESTAMP, "When the event's statistics were computed."),
         _field("computed_at", TIMESTAMP, "When this summary was built.", False),

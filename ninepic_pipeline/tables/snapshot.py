@@ -21,12 +21,12 @@ from ninepic_pipeline.tables.checks import (
     check_timeline,
 )
 from ninepic_pipeline.tables.history import (
-    PreviousSnapshot,
+    History,
     SnapshotFacts,
+    added_and_removed,
     first_seen_at,
     gallery_snapshot_row,
     image_changes,
-    unchanged,
 )
 from ninepic_pipeline.tables.images import (
     gallery_pages_table,
@@ -57,7 +57,7 @@ class GallerySnapshot:
 
     tables: dict[str, pa.Table | StreamedTable]
     checks: list[CheckOutcome]
-    appended: dict[str, pa.Table] = field(default_factory=dict)
+    appended: dict[str, pa.Table | StreamedTable] = field(default_factory=dict)
 
     @property
     def blocking_failures(self) -> list[CheckOutcome]:
@@ -69,14 +69,28 @@ def gallery_snapshot(
     timeline: Timeline,
     computed_at: datetime,
     run_id: str = "",
-    previous: PreviousSnapshot | None = None,
+    history: History | None = None,
 ) -> GallerySnapshot:
     """The tables of one gallery read, each in its declared schema, and every check on them.
 
-    `previous` is the event's last published snapshot, which the history is kept against.
+    `history` is the event's recorded state (`tables.history`), which the snapshot is kept
+    against; None before the event's first snapshot.
     """
     ids = gallery.photos.column("image_id")
-    images = images_without_urls(gallery, first_seen_at(ids, previous, computed_at))
+    images = images_without_urls(gallery, first_seen_at(ids, history, computed_at))
+    tables = {
+        "images": images_streamed(gallery, images),
+        **_statistics(gallery, timeline, images, computed_at),
+    }
+    appended = _appended_history(gallery, images, computed_at, run_id, history)
+    return GallerySnapshot(
+        tables, _checks(gallery, timeline, images, tables, appended, history), appended
+    )
+
+
+def _statistics(
+    gallery: Gallery, timeline: Timeline, images: pa.Table, computed_at: datetime
+) -> dict[str, pa.Table]:
     pages = gallery_pages_table(gallery)
     # Each statistic converts only the columns it reads: the URLs never become pandas.
     size = image_size_stats(to_frame(images.select(SIZE_COLUMNS)), computed_at)
@@ -88,16 +102,25 @@ def gallery_snapshot(
         read_passes=len(gallery.passes) or 1,
         drift_accepted=gallery.drift_accepted,
     )
-    tables = {
-        "images": images_streamed(gallery, images),
+    return {
         "gallery_pages": pages,
         "image_size_stats": conform(size, TABLE_SCHEMAS["image_size_stats"]),
         "capture_order_stats": conform(capture, TABLE_SCHEMAS["capture_order_stats"]),
         "capture_timeline": capture_timeline_table(timeline, gallery.api_total),
     }
-    appended = _history(gallery, images, computed_at, run_id, previous)
+
+
+def _checks(
+    gallery: Gallery,
+    timeline: Timeline,
+    images: pa.Table,
+    tables: dict[str, pa.Table | StreamedTable],
+    appended: dict[str, pa.Table | StreamedTable],
+    history: History | None,
+) -> list[CheckOutcome]:
     anomalies = [a for report in gallery.passes for a in report.findings]
-    checks = [
+    recorded = history.photos.num_rows if history is not None and history.recorded else 0
+    return [
         check_image_ids(images),
         check_row_count(images, gallery.api_total, gallery.drift_accepted),
         check_ranks(images),
@@ -107,26 +130,28 @@ def gallery_snapshot(
         check_timeline(tables["capture_timeline"], gallery.api_total, timeline.available),
         check_history(
             appended.get("gallery_snapshots"),
-            appended.get("image_changes"),
-            previous.images.num_rows if previous is not None else 0,
+            appended["image_changes"].num_rows if appended else 0,
+            recorded,
             images.num_rows,
         ),
     ]
-    return GallerySnapshot(tables=tables, checks=checks, appended=appended)
 
 
-def _history(
+def _appended_history(
     gallery: Gallery,
     images: pa.Table,
     snapshot_at: datetime,
     run_id: str,
-    previous: PreviousSnapshot | None,
-) -> dict[str, pa.Table]:
-    if unchanged(images.column("image_id"), previous):
+    history: History | None,
+) -> dict[str, pa.Table | StreamedTable]:
+    """The snapshot's rows of `image_changes` and `gallery_snapshots`; none when it changed
+    nothing, or when its read is a best effort kept under drift (it may lack photos)."""
+    if gallery.drift_accepted:
         return {}
-    changes = image_changes(
-        images.select(["image_id", "capture_rank"]), previous, snapshot_at, run_id
-    )
+    current = images.select(["image_id", "capture_rank"])
+    added, removed = added_and_removed(current, history)
+    if history is not None and history.recorded and not added.num_rows and not removed.num_rows:
+        return {}
     facts = SnapshotFacts(
         snapshot_at=snapshot_at,
         run_id=run_id,
@@ -134,9 +159,8 @@ def _history(
         api_total=gallery.api_total,
         pages=len(gallery.pages),
         read_passes=len(gallery.passes) or 1,
-        drift_accepted=gallery.drift_accepted,
     )
     return {
-        "image_changes": changes,
-        "gallery_snapshots": gallery_snapshot_row(facts, changes, previous),
+        "image_changes": image_changes(current, added, removed, snapshot_at, run_id),
+        "gallery_snapshots": gallery_snapshot_row(facts, added.num_rows, removed.num_rows, history),
     }

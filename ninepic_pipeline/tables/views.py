@@ -13,6 +13,7 @@ from ninepic_pipeline.tables.contract import TABLE_DOCS
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS
 
 PARTITION_COLUMN = "event_id"
+GLOB_CHARACTERS = "*?[]{}"
 
 _DUCKDB_TYPES = {
     pa.int64(): "BIGINT",
@@ -41,7 +42,17 @@ def _quote(text: str) -> str:
 
 
 def _folder(location: str, table: str) -> str:
+    if any(c in location for c in GLOB_CHARACTERS):
+        raise ValueError(
+            f"the warehouse location {location!r} holds one of {GLOB_CHARACTERS}, which "
+            "engines read as a file pattern: move the warehouse to a plainer path"
+        )
     return f"{location.rstrip('/')}/{table}"
+
+
+def _external(location: str) -> str:
+    """A location engines that run elsewhere accept: a local folder as a file:// URL."""
+    return location if "://" in location else f"file://{location}"
 
 
 def duckdb_view(table: str, location: str, has_files: bool) -> str:
@@ -51,8 +62,11 @@ def duckdb_view(table: str, location: str, has_files: bool) -> str:
     key = [f"{PARTITION_COLUMN}"] if partitioned else []
     if has_files:
         glob = f"{_folder(location, table)}/{'*/' if partitioned else ''}*.parquet"
-        options = ", hive_partitioning = true, hive_types = {'event_id': BIGINT}"
-        source = f"read_parquet({_quote(glob)}{options if partitioned else ''})"
+        # union_by_name: files written before a column was added still read (it is null).
+        options = ", union_by_name = true"
+        if partitioned:
+            options += ", hive_partitioning = true, hive_types = {'event_id': BIGINT}"
+        source = f"read_parquet({_quote(glob)}{options})"
         columns = ", ".join([*key, *schema.names])
         return f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} FROM {source};"
     typed = [f"CAST(NULL AS BIGINT) AS {c}" for c in key] + [
@@ -80,6 +94,7 @@ def _columns(schema: pa.Schema, types: dict[pa.DataType, str]) -> str:
 def hive_tables(location: str) -> str:
     """External tables in Hive DDL, for Athena and Spark SQL (with Hive support)."""
     statements = ["-- ninepic-pipeline: external tables over the warehouse (Athena, Spark SQL)."]
+    location = _external(location)
     for table, schema in TABLE_SCHEMAS.items():
         partitioned = TABLE_DOCS[table].partitioned
         statements.append(
@@ -99,6 +114,7 @@ def trino_tables(location: str, schema_name: str = "ninepic") -> str:
         "-- ninepic-pipeline: external tables over the warehouse (Trino, Hive connector).\n"
         f"-- Run in the schema they belong to, e.g. USE hive.{schema_name};"
     ]
+    location = _external(location)
     for table, schema in TABLE_SCHEMAS.items():
         partitioned = TABLE_DOCS[table].partitioned
         columns = _columns(schema, _TRINO_TYPES) + (

@@ -95,3 +95,23 @@ def test_an_empty_warehouse_gives_an_empty_summary():
     table = event_summary(events, *empty.values(), NOW)
     assert table.num_rows == 0
     assert table.schema == EVENT_SUMMARY
+
+
+def test_a_night_is_a_utc_date_so_runs_minutes_apart_never_count_twice():
+    computed = datetime(2026, 12, 3, 2, 41, tzinfo=UTC)
+    rows = [
+        {
+            **_snapshot(1, 0, added=5, removed=0),
+            "snapshot_at": datetime(2026, 12, 2, 2, 45, tzinfo=UTC),
+        },
+        {
+            **_snapshot(1, 0, added=3, removed=1),
+            "snapshot_at": datetime(2026, 12, 3, 2, 40, tzinfo=UTC),
+        },
+    ]
+    empty = {n: _frame(n, []) for n in ("image_size_stats", "capture_order_stats")}
+    events = to_frame(TABLE_SCHEMAS["events"].empty_table())
+    table = event_summary(events, *empty.values(), _frame("gallery_snapshots", rows), computed)
+    (row,) = table.to_pylist()
+    assert (row["added_1d"], row["removed_1d"], row["net_growth_1d"]) == (3, 1, 2)
+    assert (row["added_7d"], row["net_growth_7d"]) == (8, 7)

@@ -1,4 +1,4 @@
-"""The history's pure parts: first sightings carried over, changes, and their check."""
+"""The history's pure parts: the recorded state, first sightings, changes, and their check."""
 
 from __future__ import annotations
 
@@ -8,67 +8,114 @@ import pyarrow as pa
 
 from ninepic_pipeline.tables.checks import check_history
 from ninepic_pipeline.tables.history import (
-    PreviousSnapshot,
     SnapshotFacts,
+    added_and_removed,
     first_seen_at,
     gallery_snapshot_row,
     image_changes,
-    unchanged,
+    recorded_history,
 )
 from ninepic_pipeline.tables.schemas import TIMESTAMP
 
 NIGHT_1 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 NIGHT_2 = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+NIGHT_3 = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
 
 
-def _old_images() -> pa.Table:
-    """A published `images` file from before `first_seen_at` existed."""
+def _changes(rows: list[tuple[str, str, datetime]]) -> pa.Table:
+    ids, changes, times = zip(*rows, strict=True) if rows else ((), (), ())
     return pa.table(
         {
-            "image_id": ["a", "b", "c"],
-            "capture_rank": [1, 2, 3],
-            "fetched_at": pa.array([NIGHT_1] * 3, TIMESTAMP),
+            "image_id": pa.array(ids, pa.string()),
+            "change": pa.array(changes, pa.string()),
+            "detected_at": pa.array(times, TIMESTAMP),
         }
     )
 
 
-def test_a_file_without_first_seen_at_gives_fetched_at_and_new_photos_get_now():
-    previous = PreviousSnapshot.from_images(_old_images(), None)
-    ids = pa.chunked_array([["x", "c", "a"]])
-    assert first_seen_at(ids, previous, NIGHT_2).to_pylist() == [NIGHT_2, NIGHT_1, NIGHT_1]
-    assert first_seen_at(ids, None, NIGHT_2).to_pylist() == [NIGHT_2] * 3
+def _images(ids: list[str], when: datetime, with_first_seen: bool = True) -> pa.Table:
+    columns = {
+        "image_id": ids,
+        "capture_rank": list(range(1, len(ids) + 1)),
+        "fetched_at": pa.array([when] * len(ids), TIMESTAMP),
+    }
+    if with_first_seen:
+        columns["first_seen_at"] = pa.array([when] * len(ids), TIMESTAMP)
+    return pa.table(columns)
 
 
-def test_changes_and_their_row_add_up():
-    previous = PreviousSnapshot.from_images(_old_images(), NIGHT_1)
-    current = pa.table({"image_id": ["x", "a", "c"], "capture_rank": [1, 2, 3]})
-    changes = image_changes(current, previous, NIGHT_2, "run-2")
-    assert [
-        (r["image_id"], r["change"], r["capture_rank"], r["previous_capture_rank"])
-        for r in changes.to_pylist()
-    ] == [("x", "added", 1, None), ("b", "removed", None, 2)]
-    facts = SnapshotFacts(NIGHT_2, "run-2", 3, 3, 1, 2, False)
-    row = gallery_snapshot_row(facts, changes, previous)
+def test_the_recorded_state_is_what_was_added_and_not_removed_since():
+    changes = _changes(
+        [
+            ("a", "added", NIGHT_1),
+            ("b", "added", NIGHT_1),
+            ("b", "removed", NIGHT_2),
+            ("c", "added", NIGHT_2),
+            ("b", "added", NIGHT_3),  # back again: first seen on its first addition
+        ]
+    )
+    # The last published images may say otherwise (a best-effort read): the history wins.
+    history = recorded_history(changes, NIGHT_3, _images(["a", "c"], NIGHT_3))
+    state = {r["image_id"]: r for r in history.photos.to_pylist()}
+    assert set(state) == {"a", "b", "c"}
+    assert {i: r["first_seen_at"] for i, r in state.items()} == {
+        "a": NIGHT_1,
+        "b": NIGHT_1,
+        "c": NIGHT_2,
+    }
+    assert {i: r["capture_rank"] for i, r in state.items()} == {"a": 1, "b": None, "c": 2}
+    assert history.recorded
+
+
+def test_images_without_a_history_give_first_sightings_but_no_recorded_state():
+    history = recorded_history(None, None, _images(["a", "b"], NIGHT_1, with_first_seen=False))
+    assert not history.recorded
+    ids = pa.chunked_array([["x", "b"]])
+    assert first_seen_at(ids, history, NIGHT_2).to_pylist() == [NIGHT_2, NIGHT_1]
+    # Nothing recorded yet: the snapshot is a baseline, every photo an addition.
+    current = pa.table({"image_id": ["x", "b"], "capture_rank": [1, 2]})
+    added, removed = added_and_removed(current, history)
+    assert (added.num_rows, removed.num_rows) == (2, 0)
+    assert recorded_history(None, None, None) is None
+
+
+def test_changes_their_late_uploads_and_their_row_add_up():
+    history = recorded_history(
+        _changes([(i, "added", NIGHT_1) for i in "abc"]), NIGHT_1, _images(["a", "b", "c"], NIGHT_1)
+    )
+    # x is uploaded before a (late), y after c (at the end), b is gone.
+    current = pa.table({"image_id": ["x", "a", "c", "y"], "capture_rank": [1, 2, 3, 4]})
+    added, removed = added_and_removed(current, history)
+    changes = image_changes(current, added, removed, NIGHT_2, "run-2")
+    rows = [
+        (
+            r["image_id"],
+            r["change"],
+            r["capture_rank"],
+            r["previous_capture_rank"],
+            r["late_upload"],
+        )
+        for r in changes.read_all().to_pylist()
+    ]
+    assert rows == [
+        ("x", "added", 1, None, True),
+        ("y", "added", 4, None, False),
+        ("b", "removed", None, 2, None),
+    ]
+    facts = SnapshotFacts(NIGHT_2, "run-2", 4, 4, 1, 2)
+    row = gallery_snapshot_row(facts, added.num_rows, removed.num_rows, history)
     assert row.to_pylist()[0] == {
         "snapshot_at": NIGHT_2,
         "run_id": "run-2",
-        "photos": 3,
-        "added": 1,
+        "photos": 4,
+        "added": 2,
         "removed": 1,
-        "api_total": 3,
+        "api_total": 4,
         "pages": 1,
         "read_passes": 2,
-        "drift_accepted": False,
         "previous_snapshot_at": NIGHT_1,
     }
-    assert check_history(row, changes, previous_photos=3, photos=3).passed
-    # Counts that do not follow from the previous snapshot stop the run.
-    assert not check_history(row, changes, previous_photos=5, photos=3).passed
-    assert not check_history(row, changes.slice(0, 1), previous_photos=3, photos=3).passed
-
-
-def test_the_same_photos_in_another_order_are_a_new_state():
-    previous = PreviousSnapshot.from_images(_old_images(), NIGHT_1)
-    assert unchanged(pa.chunked_array([["a"], ["b", "c"]]), previous)
-    assert not unchanged(pa.chunked_array([["b", "a", "c"]]), previous)
-    assert not unchanged(pa.chunked_array([["a", "b", "c"]]), None)
+    assert check_history(row, changes.num_rows, previous_photos=3, photos=4).passed
+    # Counts that do not follow from the recorded state stop the run.
+    assert not check_history(row, changes.num_rows, previous_photos=5, photos=4).passed
+    assert not check_history(row, 1, previous_photos=3, photos=4).passed

@@ -1,0 +1,148 @@
+"""The history under the ways runs go wrong: two runs of one event at once, a run killed between
+its manifest and its publishing, and a best-effort read kept under drift."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from ninepic_pipeline.sandbox import Chaos, SandboxServer
+from ninepic_pipeline.warehouse import STAGING
+from tests.conftest import KIDS_DASH, ORG
+from tests.defs.conftest import FAST_RETRY, QUIET, with_api_config
+from tests.fixtures_pipeline import load_defs
+
+
+@pytest.fixture
+def own_server(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
+    # Slow enough that two runs started together overlap.
+    with SandboxServer(latency_s=0.3) as server:
+        for name, value in {
+            "NINEPIC_API_KEY": server.keys[ORG],
+            "NINEPIC_ORG_ID": str(ORG),
+            "NINEPIC_BASE_URL": server.url,
+            "NINEPIC_WAREHOUSE": str(warehouse),
+        }.items():
+            monkeypatch.setenv(name, value)
+        yield server
+
+
+def _history(warehouse: Path, table: str) -> list[dict]:
+    folder = warehouse / table / f"event_id={KIDS_DASH}"
+    return pq.read_table(folder).to_pylist() if folder.is_dir() else []
+
+
+def _run(defs: dg.Definitions, home: Path) -> bool:
+    home.mkdir(parents=True, exist_ok=True)
+    with dg.instance_for_test(temp_dir=str(home)) as instance:
+        instance.add_dynamic_partitions("events", [str(KIDS_DASH)])
+        return (
+            defs.resolve_job_def("gallery_job")
+            .execute_in_process(
+                instance=instance,
+                partition_key=str(KIDS_DASH),
+                run_config=QUIET,
+                raise_on_error=False,
+            )
+            .success
+        )
+
+
+ONE_RUN = """
+import os, sys, time
+import dagster as dg
+import ninepic_pipeline.defs.assets as assets
+read_history = assets._recorded_history
+def slow_read(store, event_id):  # widen the window between reading the history and publishing
+    history = read_history(store, event_id)
+    time.sleep(3)
+    return history
+assets._recorded_history = slow_read
+from ninepic_pipeline.definitions import defs
+os.makedirs(sys.argv[1], exist_ok=True)
+with dg.instance_for_test(temp_dir=sys.argv[1]) as instance:
+    instance.add_dynamic_partitions("events", [sys.argv[2]])
+    job = defs.resolve_job_def("gallery_job")
+    ok = job.execute_in_process(instance=instance, partition_key=sys.argv[2]).success
+sys.exit(0 if ok else 1)
+"""
+
+
+def test_two_runs_of_one_event_at_once_record_its_photos_once(own_server, warehouse, tmp_path):
+    # Two processes, as two runs launched outside the queue's per-event limit would be.
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ONE_RUN, str(tmp_path / f"home{i}"), str(KIDS_DASH)],
+            env=os.environ.copy(),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for i in range(2)
+    ]
+    assert [run.wait(timeout=300) for run in runs] == [0, 0]
+    photos = own_server.world.photo_count(ORG, KIDS_DASH)
+    assert len(_history(warehouse, "image_changes")) == photos
+    assert [s["added"] for s in _history(warehouse, "gallery_snapshots")] == [photos]
+
+
+KILLED_AFTER_THE_MANIFEST = """
+import os, sys
+import dagster as dg
+import ninepic_pipeline.warehouse as warehouse
+warehouse._publish = lambda storage, folder: os._exit(3)  # the process dies right here
+from ninepic_pipeline.definitions import defs
+os.makedirs(sys.argv[1], exist_ok=True)
+with dg.instance_for_test(temp_dir=sys.argv[1]) as instance:
+    instance.add_dynamic_partitions("events", [sys.argv[2]])
+    job = defs.resolve_job_def("gallery_job")
+    job.execute_in_process(instance=instance, partition_key=sys.argv[2])
+"""
+
+
+def test_a_commit_cut_short_is_finished_before_the_next_run_reads_the_history(
+    own_server, warehouse, tmp_path
+):
+    defs = load_defs()
+    assert _run(defs, tmp_path / "night1")
+    upload = own_server.world.insert_photo(ORG, KIDS_DASH, 2).image_id
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_AFTER_THE_MANIFEST, str(tmp_path / "night2"), str(KIDS_DASH)],
+        env=os.environ.copy(),
+        capture_output=True,
+        check=False,
+    )
+    assert killed.returncode == 3
+    (orphan,) = (warehouse / STAGING).iterdir()
+    old = time.time() - 3600  # long enough ago that its owner is surely gone
+    os.utime(orphan, (old, old))
+    assert _run(defs, tmp_path / "night2-again")
+    added = [c for c in _history(warehouse, "image_changes") if c["image_id"] == upload]
+    assert [c["change"] for c in added] == ["added"]  # recorded once, by the killed run
+    assert len(_history(warehouse, "gallery_snapshots")) == 2
+    assert not (warehouse / STAGING).exists()
+
+
+def test_a_read_kept_under_drift_records_no_history(own_server, warehouse, tmp_path):
+    defs = load_defs()
+    assert _run(defs, tmp_path / "night1")
+    before = _history(warehouse, "image_changes")
+    gone = own_server.world.delete_photo(ORG, KIDS_DASH, 4).image_id
+    own_server.set_chaos(Chaos(seed=1, p_total_drift=1.0))
+    try:
+        accepting = with_api_config(defs, **FAST_RETRY, max_read_passes=2, accept_drift=True)
+        assert _run(accepting, tmp_path / "drift")
+    finally:
+        own_server.set_chaos(None)
+    assert _history(warehouse, "image_changes") == before
+    # The next good read records the deletion, once.
+    assert _run(defs, tmp_path / "night2")
+    new = [c for c in _history(warehouse, "image_changes") if c not in before]
+    assert [(c["image_id"], c["change"]) for c in new] == [(gone, "removed")]
