@@ -137,6 +137,23 @@ class _Pass:
     def _note(self, anomaly: str) -> None:
         self.report.anomalies.append(anomaly)
 
+    def _check_after_last(self) -> None:
+        """Pages are answered in any order when read concurrently: a page answered after the
+        last one that reports another total saw an upload or a deletion the last page did not
+        (at the end of the gallery, it shifts no other page, so nothing else would tell)."""
+        reads = self.gallery.pages
+        if not reads:
+            return
+        last = reads[-1]
+        for read in reads[:-1]:
+            if read.fetched_at > last.fetched_at and read.pagination.total != last.pagination.total:
+                self._note(
+                    f"page {read.page}, answered after the last page, reports "
+                    f"{read.pagination.total} photos where the last reported "
+                    f"{last.pagination.total}"
+                )
+                return
+
     def _check_fill(self) -> None:
         """Every page full but the last, which holds the rest of the total reported at the end."""
         total, reads = self.report.final_total, self.gallery.pages
@@ -161,6 +178,7 @@ class _Pass:
         if self.report.duplicates:
             self._note(f"{self.report.duplicates} photo(s) read twice")
         self._check_fill()
+        self._check_after_last()
         last = self.last
         if last.has_next_page and self.gallery.pages[-1].page >= last.total_pages:
             self._note(f"hasNextPage still true on page {self.gallery.pages[-1].page}, the last")
