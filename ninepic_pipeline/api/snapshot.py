@@ -75,11 +75,15 @@ class SnapshotPolicy:
 class _Pass:
     """Accumulates one read into columns, noting everything that looks inconsistent."""
 
-    def __init__(self, number: int, scope: RequestScope, org_id: int, event_id: int) -> None:
+    def __init__(
+        self, number: int, scope: RequestScope, org_id: int, event_id: int, ids_only: bool
+    ) -> None:
         self.scope = scope
         self.report = PassReport(number=number)
         self.gallery = Gallery(org_id=org_id, event_id=event_id)
-        self._columns = PhotoColumns()
+        # A read that can only confirm the one before it needs its ids, not its photos.
+        self.ids_only = ids_only
+        self._columns = None if ids_only else PhotoColumns()
         self._previous_ids: list[str] | None = None
         # Reads are compared by a digest of their ordered ids, so no earlier read is kept.
         self._digest = hashlib.blake2b(digest_size=16)
@@ -107,7 +111,8 @@ class _Pass:
             self._note(f"page {page} past the end repeated page {page - 1}")
             return False
         self._check_shape(response)
-        self._columns.add(response.items, ids, page)
+        if self._columns is not None:
+            self._columns.add(response.items, ids, page)
         self._digest.update("\0".join(ids).encode() + b"\0")
         self.gallery.pages.append(PageRead(page, pagination, len(ids), 0, response.fetched_at))
         self.report.pages += 1
@@ -137,6 +142,18 @@ class _Pass:
     def _note(self, anomaly: str) -> None:
         self.report.anomalies.append(anomaly)
 
+    def _keep_columns(self, columns: PhotoColumns) -> None:
+        read = columns.table()
+        keep = first_occurrence_rows(read.column("image_id"))
+        photos = read if keep is None else read.take(keep)
+        columns.urls.finish(keep)
+        new = photos_per_page(photos)
+        gallery = self.gallery
+        gallery.photos, gallery.urls = photos, columns.urls
+        gallery.pages = [replace(p, new_images=new.get(p.page, 0)) for p in gallery.pages]
+        gallery.duplicates_dropped = self.report.duplicates = read.num_rows - photos.num_rows
+        self.report.unique = photos.num_rows
+
     def _check_after_last(self) -> None:
         """Pages are answered in any order when read concurrently: a page answered after the
         last one that reports another total saw an upload or a deletion the last page did not
@@ -164,16 +181,12 @@ class _Pass:
                 self._note(f"page {read.page} held {read.images} photos where {expected} were due")
 
     def finish(self) -> PassReport:
-        read = self._columns.table()
-        keep = first_occurrence_rows(read.column("image_id"))
-        photos = read if keep is None else read.take(keep)
-        self._columns.urls.finish(keep)
-        new = photos_per_page(photos)
-        gallery = self.gallery
-        gallery.photos, gallery.urls = photos, self._columns.urls
-        gallery.pages = [replace(p, new_images=new.get(p.page, 0)) for p in gallery.pages]
-        gallery.duplicates_dropped = self.report.duplicates = read.num_rows - photos.num_rows
-        self.report.unique = photos.num_rows
+        if self._columns is None:
+            # Its ids are only compared with the read before, by digest: a read that agrees
+            # holds exactly that read's photos, repeats included, so none are counted here.
+            self.report.unique = sum(read.images for read in self.gallery.pages)
+        else:
+            self._keep_columns(self._columns)
         self.report.digest = self._digest.hexdigest()
         if self.report.duplicates:
             self._note(f"{self.report.duplicates} photo(s) read twice")
@@ -209,28 +222,35 @@ class SnapshotReader:
 
     def read(self) -> Gallery:
         reports: list[PassReport] = []
-        # Only reports of earlier reads are kept, not their photos: one gallery in memory at a
-        # time, plus the best read so far when drift may be accepted.
+        # Only reports of earlier reads are kept, not their photos: at most the best read so
+        # far (when drift may be accepted) and the last read, for the next one to confirm.
         best: _Pass | None = None
-        current: _Pass | None = None
+        confirmable: _Pass | None = None
         for number in range(1, self._policy.max_passes + 1):
-            current = None  # a read not kept goes before the next one starts
-            current = self._read_pass(number)
+            current = self._read_pass(number, ids_only=confirmable is not None)
             reports.append(current.finish())
             previous = reports[-2] if len(reports) > 1 else None
             if self._trusted(previous, current.report, self._policy.confirm):
+                kept = confirmable if current.ids_only and confirmable is not None else current
+                for other in (best, confirmable, current):
+                    if other is not None and other is not kept:
+                        other.gallery.close()
+                return self._result(kept.gallery, reports, drift_accepted=False)
+            if current.ids_only:
+                # It disagreed with the read before: the next read is read whole again.
+                if confirmable is not best and confirmable is not None:
+                    confirmable.gallery.close()
+                confirmable = None
+                continue
+            if self._policy.on_drift == "accept" and (
+                best is None or self._better(best, current) is current
+            ):
                 if best is not None:
                     best.gallery.close()
-                return self._result(current.gallery, reports, drift_accepted=False)
-            keep = self._policy.on_drift == "accept" and (
-                best is None or self._better(best, current) is current
-            )
-            if not keep:
+                best = current
+            confirmable = current if current.report.photos_consistent else None
+            if current is not best and current is not confirmable:
                 current.gallery.close()
-                continue
-            if best is not None:
-                best.gallery.close()
-            best = current
         if best is not None:
             return self._result(best.gallery, reports, drift_accepted=True)
         # The last reads say most about why the gallery would not settle; one line stays short.
@@ -276,8 +296,8 @@ class SnapshotReader:
         gallery.drift_accepted = drift_accepted
         return gallery
 
-    def _read_pass(self, number: int) -> _Pass:
-        current = _Pass(number, self._scope, self._org_id, self._event_id)
+    def _read_pass(self, number: int, ids_only: bool) -> _Pass:
+        current = _Pass(number, self._scope, self._org_id, self._event_id, ids_only)
         first = next(self._fetch_pages([1]))
         if not current.add(first):
             return current

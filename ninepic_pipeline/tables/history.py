@@ -71,6 +71,22 @@ def recorded_history(
 def _present(changes: pa.Table) -> pa.Table:
     """image_id and first_seen_at of the photos whose additions outnumber their removals."""
     added = pc.equal(changes["change"], "added")
+    removed_ids = pc.unique(changes.filter(pc.invert(added))["image_id"])
+    # Most photos were added once and never removed: only the few that were removed need
+    # counting, and a million-row group-by costs hundreds of megabytes.
+    touched = pc.is_in(changes["image_id"], removed_ids)
+    once = changes.filter(pc.and_(added, pc.invert(touched)))
+    counted = _count_changes(changes.filter(touched))
+    return pa.concat_tables(
+        [
+            pa.table({"image_id": once["image_id"], "first_seen_at": once["detected_at"]}),
+            counted,
+        ]
+    )
+
+
+def _count_changes(changes: pa.Table) -> pa.Table:
+    added = pc.equal(changes["change"], "added")
     signed = pa.table(
         {
             "image_id": changes["image_id"],
@@ -81,7 +97,10 @@ def _present(changes: pa.Table) -> pa.Table:
     totals = signed.group_by("image_id").aggregate([("delta", "sum"), ("first_seen_at", "min")])
     present = totals.filter(pc.equal(totals["delta_sum"], 1))
     return pa.table(
-        {"image_id": present["image_id"], "first_seen_at": present["first_seen_at_min"]}
+        {
+            "image_id": present["image_id"],
+            "first_seen_at": present["first_seen_at_min"].cast(TIMESTAMP),
+        }
     )
 
 

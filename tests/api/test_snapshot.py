@@ -188,3 +188,28 @@ def test_live_uploads_between_pages_end_in_the_final_gallery(fast_retry):
     assert len(gallery) == 120 + live.chaos_stats["insert"] - live.chaos_stats["delete"]
     assert not gallery.passes[0].consistent
     assert gallery.passes[-1].consistent and gallery.passes[-2].photos_consistent
+
+
+def test_the_confirming_read_checks_ids_and_the_first_read_is_kept(server, fast_retry):
+    # Two reads with the same photos in the same order: the second confirms the first by its
+    # ids alone, and the photos kept (sizes, URLs) are the first read's.
+    first = _page_body(["a", "b"], 1, 2, 1)
+    second = first.replace('"width": 100', '"width": 300')
+    _script(server, first, second)
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert len(gallery.passes) == 2
+    assert gallery.column("width") == [100, 100]
+    assert [b.column("img_url").to_pylist() for b in gallery.url_batches()] == [["u/a", "u/b"]]
+
+
+def test_a_confirming_read_that_disagrees_is_followed_by_a_whole_read(server, fast_retry):
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 2, 1),
+        _page_body(["a", "c"], 1, 2, 1),  # changed between the reads
+        _page_body(["a", "c"], 1, 2, 1),  # read whole again: it agrees with the one before
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert gallery.image_id == ["a", "c"]
+    assert len(gallery.passes) == 3
+    assert _image_pages(server) == [1, 1, 1]
