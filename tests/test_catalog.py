@@ -131,6 +131,18 @@ def test_views_read_files_written_before_a_column_existed(tmp_path):
         assert db.execute("SELECT count(*) FROM images").fetchone() == (0,)
 
 
+def test_a_column_no_file_has_yet_reads_as_null(tmp_path):
+    store = Warehouse(tmp_path)
+    schema = TABLE_SCHEMAS["image_changes"]
+    old = schema.empty_table().drop_columns(["late_upload"])  # every file from before it
+    store.write("image_changes", old, 3)
+    refresh_catalog(store)
+    with duckdb.connect(str(tmp_path / DUCKDB_FILE), read_only=True) as db:
+        columns = db.execute("DESCRIBE image_changes").fetchall()
+        assert [c[0] for c in columns] == ["event_id", *schema.names]
+        assert dict((c[0], c[1]) for c in columns)["late_upload"] == "BOOLEAN"
+
+
 def test_a_warehouse_path_engines_would_read_as_a_pattern_is_refused(tmp_path):
     odd = tmp_path / "night[1]"
     odd.mkdir()

@@ -56,23 +56,26 @@ def _external(location: str) -> str:
 
 
 def duckdb_view(table: str, location: str, has_files: bool) -> str:
-    """`CREATE OR REPLACE VIEW` for one table; a table with no file yet is an empty, typed view
-    (DuckDB refuses a view over a glob that matches nothing)."""
+    """`CREATE OR REPLACE VIEW` for one table: the declared columns, in order and typed, then
+    the files' rows matched to them by name.
+
+    The typed empty relation comes first, so every declared column is there even when no file
+    has it yet (a column added since the files were written reads as null), and a table with
+    no file yet is an empty view (DuckDB refuses a glob that matches nothing).
+    """
     schema, partitioned = TABLE_SCHEMAS[table], TABLE_DOCS[table].partitioned
-    key = [f"{PARTITION_COLUMN}"] if partitioned else []
-    if has_files:
-        glob = f"{_folder(location, table)}/{'*/' if partitioned else ''}*.parquet"
-        # union_by_name: files written before a column was added still read (it is null).
-        options = ", union_by_name = true"
-        if partitioned:
-            options += ", hive_partitioning = true, hive_types = {'event_id': BIGINT}"
-        source = f"read_parquet({_quote(glob)}{options})"
-        columns = ", ".join([*key, *schema.names])
-        return f"CREATE OR REPLACE VIEW {table} AS SELECT {columns} FROM {source};"
-    typed = [f"CAST(NULL AS BIGINT) AS {c}" for c in key] + [
+    typed = ([f"CAST(NULL AS BIGINT) AS {PARTITION_COLUMN}"] if partitioned else []) + [
         f"CAST(NULL AS {_DUCKDB_TYPES[f.type]}) AS {f.name}" for f in schema
     ]
-    return f"CREATE OR REPLACE VIEW {table} AS SELECT {', '.join(typed)} WHERE false;"
+    declared = f"SELECT {', '.join(typed)} WHERE false"
+    if not has_files:
+        return f"CREATE OR REPLACE VIEW {table} AS {declared};"
+    glob = f"{_folder(location, table)}/{'*/' if partitioned else ''}*.parquet"
+    options = ", union_by_name = true"
+    if partitioned:
+        options += ", hive_partitioning = true, hive_types = {'event_id': BIGINT}"
+    source = f"SELECT * FROM read_parquet({_quote(glob)}{options})"
+    return f"CREATE OR REPLACE VIEW {table} AS {declared} UNION ALL BY NAME {source};"
 
 
 def duckdb_views(location: str, tables_with_files: set[str]) -> str:
