@@ -14,7 +14,7 @@ from dagster._core.instance.config import dagster_instance_config
 from ninepic_pipeline.defs.retries import RETRY_ON_FAILURE_TAG
 from tests.conftest import KIDS_DASH, MARATHON
 from tests.defs.conftest import FAST_RETRY, QUIET, with_api_config
-from tests.fixtures_pipeline import load_defs
+from tests.fixtures_pipeline import load_defs, materialize_every_asset, pipeline_env
 from tests.services import Postgres, postgres  # noqa: F401  (fixture)
 
 HOME = Path(__file__).resolve().parent.parent / "dagster_home"
@@ -72,36 +72,12 @@ def test_every_asset_materializes_with_dagster_storage_in_postgres(
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(HOME / PRODUCTION, home / "dagster.yaml")
-    for name, value in {
-        **postgres.env,
-        "NINEPIC_API_KEY": server.keys[903],
-        "NINEPIC_ORG_ID": "903",
-        "NINEPIC_BASE_URL": server.url,
-        "NINEPIC_WAREHOUSE": str(warehouse),
-    }.items():
+    for name, value in {**postgres.env, **pipeline_env(server, warehouse)}.items():
         monkeypatch.setenv(name, value)
     defs = load_defs()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
-        assert (
-            defs.resolve_job_def("events_job")
-            .execute_in_process(instance=instance, run_config=QUIET)
-            .success
-        )
-        instance.add_dynamic_partitions("events", [str(KIDS_DASH), str(MARATHON)])
-        for event in (KIDS_DASH, MARATHON):
-            assert (
-                defs.resolve_job_def("gallery_job")
-                .execute_in_process(instance=instance, partition_key=str(event), run_config=QUIET)
-                .success
-            )
-        assert (
-            defs.resolve_implicit_global_asset_job_def()
-            .execute_in_process(
-                instance=instance, asset_selection=[dg.AssetKey("event_summary")], run_config=QUIET
-            )
-            .success
-        )
+        materialize_every_asset(defs, instance, (KIDS_DASH, MARATHON))
         runs = instance.get_runs()
         assert len(runs) == 4 and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
         record = instance.fetch_materializations(dg.AssetKey("images"), limit=10).records

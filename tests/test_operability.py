@@ -22,7 +22,8 @@ import requests
 
 from ninepic_pipeline.sandbox import SandboxServer
 from ninepic_pipeline.tables import TABLE_SCHEMAS
-from tests.conftest import KIDS_DASH, ORG
+from tests.conftest import KIDS_DASH
+from tests.fixtures_pipeline import pipeline_env
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCATION = "ninepic_pipeline"
@@ -59,10 +60,7 @@ def dagster(tmp_path: Path) -> Iterator[Dagster]:
         env = {
             **os.environ,
             "DAGSTER_HOME": str(home),
-            "NINEPIC_API_KEY": sandbox.keys[ORG],
-            "NINEPIC_ORG_ID": str(ORG),
-            "NINEPIC_BASE_URL": sandbox.url,
-            "NINEPIC_WAREHOUSE": str(tmp_path / "warehouse"),
+            **pipeline_env(sandbox, tmp_path / "warehouse"),
         }
         port = _free_port()
         logs = tmp_path / "logs"

@@ -13,8 +13,7 @@ from ninepic_pipeline.storage import LocalStorage, ObjectStorage, open_storage
 from ninepic_pipeline.tables import TABLE_SCHEMAS
 from ninepic_pipeline.warehouse import Warehouse
 from tests.conftest import KIDS_DASH, MARATHON, ORG
-from tests.defs.conftest import QUIET
-from tests.fixtures_pipeline import load_defs
+from tests.fixtures_pipeline import load_defs, materialize_every_asset, pipeline_env
 from tests.services import s3_bucket, s3_endpoint  # noqa: F401  (fixtures)
 
 
@@ -54,34 +53,12 @@ def test_failed_transaction_leaves_the_objects_as_they_were(s3_bucket):  # noqa:
 
 def test_every_asset_materializes_into_s3(s3_bucket, server, tmp_path, monkeypatch):  # noqa: F811
     url = f"s3://{s3_bucket}/warehouse"
-    for name, value in {
-        "NINEPIC_API_KEY": server.keys[ORG],
-        "NINEPIC_ORG_ID": str(ORG),
-        "NINEPIC_BASE_URL": server.url,
-        "NINEPIC_WAREHOUSE": url,
-    }.items():
+    for name, value in pipeline_env(server, url).items():
         monkeypatch.setenv(name, value)
     defs = load_defs()
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:  # SQLite
-        assert (
-            defs.resolve_job_def("events_job")
-            .execute_in_process(instance=instance, run_config=QUIET)
-            .success
-        )
-        instance.add_dynamic_partitions("events", [str(KIDS_DASH), str(MARATHON)])
-        for event in (KIDS_DASH, MARATHON, KIDS_DASH):  # Kids Dash twice: nothing is appended
-            assert (
-                defs.resolve_job_def("gallery_job")
-                .execute_in_process(instance=instance, partition_key=str(event), run_config=QUIET)
-                .success
-            )
-        assert (
-            defs.resolve_implicit_global_asset_job_def()
-            .execute_in_process(
-                instance=instance, asset_selection=[dg.AssetKey("event_summary")], run_config=QUIET
-            )
-            .success
-        )
+        # Kids Dash twice: the second run appends nothing.
+        materialize_every_asset(defs, instance, (KIDS_DASH, MARATHON, KIDS_DASH))
 
     filesystem, root = pafs.FileSystem.from_uri(url)
     images = ds.dataset(

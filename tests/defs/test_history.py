@@ -12,16 +12,15 @@ import pytest
 from ninepic_pipeline.sandbox import SandboxServer
 from tests.conftest import KIDS_DASH, ORG
 from tests.defs.conftest import load_defs, run_gallery
+from tests.fixtures_pipeline import pipeline_env
 
 
 @pytest.fixture
 def own_server(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     """A sandbox of its own: this test uploads and deletes photos."""
     with SandboxServer() as server:
-        monkeypatch.setenv("NINEPIC_API_KEY", server.keys[ORG])
-        monkeypatch.setenv("NINEPIC_ORG_ID", str(ORG))
-        monkeypatch.setenv("NINEPIC_BASE_URL", server.url)
-        monkeypatch.setenv("NINEPIC_WAREHOUSE", str(warehouse))
+        for name, value in pipeline_env(server, warehouse).items():
+            monkeypatch.setenv(name, value)
         yield server
 
 

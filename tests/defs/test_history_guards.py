@@ -18,19 +18,14 @@ from ninepic_pipeline.sandbox import Chaos, SandboxServer
 from ninepic_pipeline.warehouse import STAGING
 from tests.conftest import KIDS_DASH, ORG
 from tests.defs.conftest import FAST_RETRY, QUIET, with_api_config
-from tests.fixtures_pipeline import load_defs
+from tests.fixtures_pipeline import load_defs, pipeline_env
 
 
 @pytest.fixture
 def own_server(warehouse: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SandboxServer]:
     # Slow enough that two runs started together overlap.
     with SandboxServer(latency_s=0.3) as server:
-        for name, value in {
-            "NINEPIC_API_KEY": server.keys[ORG],
-            "NINEPIC_ORG_ID": str(ORG),
-            "NINEPIC_BASE_URL": server.url,
-            "NINEPIC_WAREHOUSE": str(warehouse),
-        }.items():
+        for name, value in pipeline_env(server, warehouse).items():
             monkeypatch.setenv(name, value)
         yield server
 
