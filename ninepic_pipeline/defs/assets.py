@@ -7,12 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
-import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.api import Gallery, Timeline
-from ninepic_pipeline.catalog import refresh_catalog
+from ninepic_pipeline.defs.bi_catalog import refresh_bi_catalog
 from ninepic_pipeline.defs.checks import check_result, check_specs
 from ninepic_pipeline.defs.metadata import appended_metadata, table_asset, table_metadata
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
@@ -38,6 +37,9 @@ from ninepic_pipeline.warehouse import Warehouse, appended_part
 # Every step that calls the API claims a slot of this pool, so a nightly burst of runs cannot
 # multiply the load on the organisation's share of the gateway (limit in dagster.yaml).
 API_POOL = "ninepic_api"
+
+# The tables one gallery step publishes: replaced whole, then appended to.
+PUBLISHED = (*GALLERY_TABLES, *HISTORY_TABLES)
 
 DEPS = {
     "image_size_stats": ["images"],
@@ -87,12 +89,8 @@ def _raise_failed_checks(
 
 @dg.multi_asset(
     name="gallery_snapshot",
-    specs=[_spec(name) for name in (*GALLERY_TABLES, *HISTORY_TABLES)],
-    check_specs=[
-        spec
-        for spec in check_specs
-        if spec.asset_key.path[-1] in (*GALLERY_TABLES, *HISTORY_TABLES)
-    ],
+    specs=[_spec(name) for name in PUBLISHED],
+    check_specs=[spec for spec in check_specs if spec.asset_key.path[-1] in PUBLISHED],
     partitions_def=event_partitions,
     pool=API_POOL,
 )
@@ -156,7 +154,7 @@ def _publish_snapshot(
         schema = yield from _commit(
             store, snapshot, event_id, snapshot_at, context.run.run_id, last_recorded
         )
-    _refresh_catalog(context, store)
+    refresh_bi_catalog(context, store)
     context.log.info(
         f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
         f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
@@ -198,16 +196,6 @@ def _commit(
     return schema
 
 
-def _refresh_catalog(context: dg.AssetExecutionContext, store: Warehouse) -> None:
-    """The tables are published by now: a BI catalog that cannot be rebuilt is a warning."""
-    try:
-        refresh_catalog(store)
-    except (OSError, ValueError, duckdb.Error) as error:
-        context.log.warning(
-            f"the BI catalog (ninepic.duckdb and its SQL) was not refreshed: {error}"
-        )
-
-
 def _results(
     snapshot: GallerySnapshot,
     outcomes: list[CheckOutcome],
@@ -216,7 +204,7 @@ def _results(
     store: Warehouse,
     event_id: int,
 ) -> Iterator[dg.MaterializeResult]:
-    for name in (*GALLERY_TABLES, *HISTORY_TABLES):
+    for name in PUBLISHED:
         if name in snapshot.tables:
             metadata = table_metadata(snapshot.tables[name], store.path(name, event_id))
         else:
@@ -248,5 +236,5 @@ def events(
     table = conform(events_frame(listed, fetched_at=datetime.now(UTC)), TABLE_SCHEMAS["events"])
     store = warehouse.open()
     path = store.write("events", table)
-    refresh_catalog(store)
+    refresh_bi_catalog(context, store)
     return dg.MaterializeResult(metadata={**table_metadata(table, path), "events": len(listed)})

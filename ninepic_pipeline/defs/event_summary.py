@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 import dagster as dg
 import pyarrow as pa
 
-from ninepic_pipeline.catalog import refresh_catalog
+from ninepic_pipeline.defs.bi_catalog import refresh_bi_catalog
 from ninepic_pipeline.defs.metadata import table_asset, table_metadata
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.tables import TABLE_SCHEMAS, to_frame
@@ -26,12 +26,14 @@ REBUILD_ON_ANY_CHANGE = (
 
 
 @dg.asset(deps=SOURCES, automation_condition=REBUILD_ON_ANY_CHANGE, **table_asset("event_summary"))
-def event_summary(warehouse: WarehouseResource) -> dg.MaterializeResult:
+def event_summary(
+    context: dg.AssetExecutionContext, warehouse: WarehouseResource
+) -> dg.MaterializeResult:
     store = warehouse.open()
     sources = (to_frame(_read(store, name)) for name in SOURCES)
     table = summary_table(*sources, computed_at=datetime.now(UTC))
     path = store.write("event_summary", table)
-    refresh_catalog(store)
+    refresh_bi_catalog(context, store)
     return dg.MaterializeResult(metadata=table_metadata(table, path))
 
 
