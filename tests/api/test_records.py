@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
+
 import pyarrow as pa
 
-from ninepic_pipeline.api.records import PhotoColumns, first_occurrence_rows
+from ninepic_pipeline.api.records import PhotoColumns, first_occurrence_rows, repeated_rows
 
 
 def _item(image_id: str) -> dict[str, object]:
@@ -50,3 +52,21 @@ def test_no_repeats_keeps_every_row():
     assert first_occurrence_rows(columns.table().column("image_id")) is None
     columns.urls.finish()
     assert [b.num_rows for b in columns.urls.batches()] == [3]
+
+
+def test_repeated_rows_match_a_set_of_ids_seen_so_far():
+    # Over three comparison windows and several chunks, with nulls, which never repeat.
+    rng = random.Random(7)
+    choices = [None, *(f"id-{k}" for k in range(90_000))]
+    values = [rng.choice(choices) for _ in range(150_000)]
+    ids = pa.chunked_array([values[:70_000], values[70_000:]], pa.string())
+    seen: set[str] = set()
+    expected = []
+    for value in values:
+        expected.append(value is not None and value in seen)
+        if value is not None:
+            seen.add(value)
+    assert repeated_rows(ids).tolist() == expected
+    first = first_occurrence_rows(ids)
+    assert first is not None
+    assert first.tolist() == [row for row, again in enumerate(expected) if not again]
