@@ -18,8 +18,6 @@ import os
 import uuid
 from pathlib import Path
 
-import duckdb
-
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS
 from ninepic_pipeline.tables.views import duckdb_views, hive_tables, trino_tables
 from ninepic_pipeline.warehouse import Warehouse
@@ -28,6 +26,10 @@ DUCKDB_FILE = "ninepic.duckdb"
 VIEWS_SQL = "ninepic_views.sql"
 HIVE_SQL = "ninepic_tables_hive.sql"
 TRINO_SQL = "ninepic_tables_trino.sql"
+
+
+class CatalogError(Exception):
+    """DuckDB refused to build the database of views."""
 
 
 def refresh_catalog(store: Warehouse) -> str:
@@ -46,10 +48,16 @@ def refresh_catalog(store: Warehouse) -> str:
         return written
     target = root / DUCKDB_FILE
     tmp = root / f".tmp-{uuid.uuid4().hex}.{DUCKDB_FILE}"
+    # Imported here, not with the module: DuckDB is 35 MB of a run's memory that the read of a
+    # large gallery, which comes first, does not need.
+    import duckdb
+
     try:
         with duckdb.connect(str(tmp)) as connection:
             connection.execute(views)
         os.replace(tmp, target)
+    except duckdb.Error as error:
+        raise CatalogError(str(error)) from error
     finally:
         tmp.unlink(missing_ok=True)
         Path(f"{tmp}.wal").unlink(missing_ok=True)

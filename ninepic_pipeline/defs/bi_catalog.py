@@ -1,9 +1,8 @@
 """Refreshing the BI catalog after an asset has published its tables."""
 
 import dagster as dg
-import duckdb
 
-from ninepic_pipeline.catalog import refresh_catalog
+from ninepic_pipeline.catalog import CatalogError, refresh_catalog
 from ninepic_pipeline.warehouse import Warehouse
 
 
@@ -12,7 +11,7 @@ def refresh_bi_catalog(context: dg.AssetExecutionContext, store: Warehouse) -> N
     failed run (the next materialization rebuilds it)."""
     try:
         refresh_catalog(store)
-    except (OSError, ValueError, duckdb.Error) as error:
+    except (OSError, ValueError, CatalogError) as error:
         context.log.warning(
             f"the BI catalog (ninepic.duckdb and its SQL) was not refreshed: {error}"
         )

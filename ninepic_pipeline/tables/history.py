@@ -133,8 +133,7 @@ def image_changes(
 
     An addition is a late upload when a photo of `current` seen before has a later rank.
     """
-    seen_before = current.filter(pc.invert(pc.is_in(current["image_id"], added["image_id"])))
-    last_seen_rank = pc.max(seen_before["capture_rank"]).as_py() if seen_before.num_rows else 0
+    last_seen_rank = _last_seen_rank(current, added)
 
     def batches() -> Iterator[pa.RecordBatch]:
         for change, rows in (("added", added), ("removed", removed)):
@@ -143,6 +142,16 @@ def image_changes(
                 yield _change_batch(change, part, snapshot_at, run_id, last_seen_rank)
 
     return StreamedTable(IMAGE_CHANGES, added.num_rows + removed.num_rows, batches)
+
+
+def _last_seen_rank(current: pa.Table, added: pa.Table) -> int:
+    """The latest rank among the photos of `current` seen before; 0 when none was."""
+    # `added` is a subset of `current`: equal sizes mean every photo is new (the first night),
+    # and hashing a million ids to learn that would be the snapshot's largest allocation.
+    if added.num_rows == current.num_rows:
+        return 0
+    seen_before = current.filter(pc.invert(pc.is_in(current["image_id"], added["image_id"])))
+    return pc.max(seen_before["capture_rank"]).as_py() if seen_before.num_rows else 0
 
 
 def _change_batch(

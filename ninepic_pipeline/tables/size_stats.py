@@ -47,7 +47,9 @@ def top_resolution(sized: pd.DataFrame) -> str | None:
 def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
     """One row of size and orientation statistics over an event's `images` table."""
     images = in_capture_order(images)
-    sized = images[images["width"].notna() & images["height"].notna()]
+    known = (images["width"].notna() & images["height"].notna()).to_numpy(dtype=bool)
+    # A boolean index copies every column, a gallery's worth when every photo has its size.
+    sized = images if known.all() else images[known]
     megapixels = sized["megapixels"].to_numpy(dtype="float64")
     orientation = sized["orientation"]
     row: dict[str, object] = {
