@@ -1,7 +1,7 @@
 """Read one gallery with every contender, at several sizes and latencies, and tabulate the cost.
 
     .venv/bin/python -m benchmarks.bench [--sizes 10000,100000,1000000] [--latencies 0,50]
-        [--concurrency 8] [--contenders loop,dlt,pipeline,pipeline-single]
+        [--concurrency 16] [--contenders loop,dlt,pipeline,pipeline-single]
         [--out benchmarks/results.md]
 
 For each size and latency: one sandbox in its own process, warmed by one untimed read, then
@@ -38,6 +38,7 @@ from benchmarks.harness import (
     read_all_pages,
     run_measured,
 )
+from ninepic_pipeline.api.client import DEFAULT_MAX_CONCURRENCY
 
 
 @dataclass(frozen=True)
@@ -114,8 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--concurrency",
         type=int,
-        default=8,
-        help="NINEPIC_MAX_CONCURRENCY for the pipeline contenders (default: 8)",
+        default=DEFAULT_MAX_CONCURRENCY,
+        help="NINEPIC_MAX_CONCURRENCY for the pipeline contenders (default: the pipeline's, "
+        f"{DEFAULT_MAX_CONCURRENCY})",
     )
     parser.add_argument(
         "--contenders",
