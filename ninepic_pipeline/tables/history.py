@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -104,25 +105,48 @@ def _count_changes(changes: pa.Table) -> pa.Table:
     )
 
 
-def first_seen_at(ids: pa.ChunkedArray, history: History | None, now: datetime) -> pa.Array:
-    """Each photo's first sighting: the history's where it has one, else now."""
+def rows_in_history(ids: pa.ChunkedArray, history: History | None) -> pa.ChunkedArray | None:
+    """For each id, its row in the history's photos, null where the history lacks it.
+
+    The one lookup a snapshot makes against its history: `first_seen_at` and
+    `added_and_removed` both take it, where each hashing a million ids of its own would cost
+    over 100 MB a time."""
+    if history is None:
+        return None
+    return pc.index_in(ids, value_set=history.photos["image_id"])
+
+
+def first_seen_at(
+    ids: pa.ChunkedArray,
+    history: History | None,
+    now: datetime,
+    rows: pa.ChunkedArray | None = None,
+) -> pa.Array:
+    """Each photo's first sighting: the history's where it has one, else now. `rows`, from
+    `rows_in_history`, saves looking the ids up again."""
     stamp = pa.scalar(now, TIMESTAMP)
     if history is None:
         return pa.repeat(stamp, len(ids))
-    where = pc.index_in(ids, value_set=history.photos["image_id"])
+    where = rows_in_history(ids, history) if rows is None else rows
     seen = pc.take(history.photos["first_seen_at"], where)
     return pc.fill_null(seen, stamp).combine_chunks()
 
 
-def added_and_removed(current: pa.Table, history: History | None) -> tuple[pa.Table, pa.Table]:
+def added_and_removed(
+    current: pa.Table, history: History | None, rows: pa.ChunkedArray | None = None
+) -> tuple[pa.Table, pa.Table]:
     """The photos of `current` (image_id, capture_rank) not in the recorded state, and those of
     the state not in `current` (with their last published rank); with nothing recorded yet,
-    every photo is an addition."""
+    every photo is an addition. `rows`, from `rows_in_history`, saves looking the ids up."""
     if history is None or not history.recorded:
         return current, current.schema.empty_table()
     before = history.photos.select(["image_id", "capture_rank"])
-    added = current.filter(pc.invert(pc.is_in(current["image_id"], before["image_id"])))
-    removed = before.filter(pc.invert(pc.is_in(before["image_id"], current["image_id"])))
+    where = rows_in_history(current["image_id"], history) if rows is None else rows
+    added = current.filter(pc.is_null(where))
+    # The rows of the state that some current photo matched stay; the others were removed.
+    gone = np.ones(before.num_rows, dtype=bool)
+    gone[pc.drop_null(where).to_numpy()] = False
+    removed = before.filter(pa.array(gone))
     return added, removed
 
 

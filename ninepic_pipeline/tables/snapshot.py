@@ -27,6 +27,7 @@ from ninepic_pipeline.tables.history import (
     first_seen_at,
     gallery_snapshot_row,
     image_changes,
+    rows_in_history,
 )
 from ninepic_pipeline.tables.images import (
     gallery_pages_table,
@@ -77,12 +78,13 @@ def gallery_snapshot(
     against; None before the event's first snapshot.
     """
     ids = gallery.photos.column("image_id")
-    images = images_without_urls(gallery, first_seen_at(ids, history, computed_at))
+    rows = rows_in_history(ids, history)
+    images = images_without_urls(gallery, first_seen_at(ids, history, computed_at, rows))
     tables = {
         "images": images_streamed(gallery, images),
         **_statistics(gallery, timeline, images, computed_at),
     }
-    appended = _appended_history(gallery, images, computed_at, run_id, history)
+    appended = _appended_history(gallery, images, computed_at, run_id, history, rows)
     return GallerySnapshot(
         tables, _checks(gallery, timeline, images, tables, appended, history), appended
     )
@@ -143,13 +145,15 @@ def _appended_history(
     snapshot_at: datetime,
     run_id: str,
     history: History | None,
+    rows: pa.ChunkedArray | None,
 ) -> dict[str, pa.Table | StreamedTable]:
     """The snapshot's rows of `image_changes` and `gallery_snapshots`; none when it changed
-    nothing, or when its read is a best effort kept under drift (it may lack photos)."""
+    nothing, or when its read is a best effort kept under drift (it may lack photos). `rows`
+    are the photos' rows in the history (`rows_in_history`)."""
     if gallery.drift_accepted:
         return {}
     current = images.select(["image_id", "capture_rank"])
-    added, removed = added_and_removed(current, history)
+    added, removed = added_and_removed(current, history, rows)
     if history is not None and history.recorded and not added.num_rows and not removed.num_rows:
         return {}
     facts = SnapshotFacts(

@@ -14,6 +14,7 @@ from ninepic_pipeline.tables.history import (
     gallery_snapshot_row,
     image_changes,
     recorded_history,
+    rows_in_history,
 )
 from ninepic_pipeline.tables.schemas import TIMESTAMP
 
@@ -119,3 +120,17 @@ def test_changes_their_late_uploads_and_their_row_add_up():
     # Counts that do not follow from the recorded state stop the run.
     assert not check_history(row, changes.num_rows, previous_photos=5, photos=4).passed
     assert not check_history(row, 1, previous_photos=3, photos=4).passed
+
+
+def test_one_lookup_of_the_ids_serves_first_sightings_and_changes():
+    history = recorded_history(
+        _changes([(i, "added", NIGHT_1) for i in "abcd"]), NIGHT_1, _images(list("abcd"), NIGHT_1)
+    )
+    current = pa.table({"image_id": ["d", "x", "b"], "capture_rank": [1, 2, 3]})
+    rows = rows_in_history(current["image_id"], history)
+    assert rows.to_pylist() == [3, None, 1]  # d and b are rows 3 and 1 of the state
+    seen = first_seen_at(current["image_id"], history, NIGHT_2, rows)
+    assert seen.to_pylist() == [NIGHT_1, NIGHT_2, NIGHT_1]
+    added, removed = added_and_removed(current, history, rows)
+    assert added.column("image_id").to_pylist() == ["x"]
+    assert sorted(removed.column("image_id").to_pylist()) == ["a", "c"]
