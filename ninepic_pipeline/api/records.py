@@ -129,9 +129,13 @@ _COMPARED_ROWS = 65_536
 def repeated_rows(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     """Per row, whether an earlier row holds the same id; nulls never repeat.
 
-    A stable sort and a comparison of neighbours: 9 bytes a row, and a third of the CPU of
-    hashing, where `unique` or `dictionary_encode` of a million ids costs over 100 MB.
+    A stable sort and a comparison of neighbours: 9 bytes a row beyond one contiguous copy of
+    a chunked column, and a third of the CPU of hashing, where `unique` or `dictionary_encode`
+    of a million ids costs over 100 MB.
     """
+    if isinstance(ids, pa.ChunkedArray):
+        # `take` from a chunked array concatenates its chunks on every call: once is enough.
+        ids = ids.combine_chunks()
     order = pc.sort_indices(ids)  # stable: equal ids stay in row order, the first one first
     rows = len(order)
     same_as_previous = np.zeros(rows, dtype=bool)

@@ -147,6 +147,13 @@ def added_and_removed(
     gone = np.ones(before.num_rows, dtype=bool)
     gone[pc.drop_null(where).to_numpy()] = False
     removed = before.filter(pa.array(gone))
+    if removed.num_rows:
+        # A state holding an id twice (a history written by racing runs) matched only its first
+        # row; the photo is still here. The removed rows are few: look them up, not `current`.
+        here = pc.is_in(current["image_id"], value_set=removed["image_id"])
+        if pc.any(here).as_py():
+            back = current["image_id"].filter(here)
+            removed = removed.filter(pc.invert(pc.is_in(removed["image_id"], value_set=back)))
     return added, removed
 
 

@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from ninepic_pipeline.tables.checks import check_history
 from ninepic_pipeline.tables.history import (
+    History,
     SnapshotFacts,
     added_and_removed,
     first_seen_at,
@@ -134,3 +135,20 @@ def test_one_lookup_of_the_ids_serves_first_sightings_and_changes():
     added, removed = added_and_removed(current, history, rows)
     assert added.column("image_id").to_pylist() == ["x"]
     assert sorted(removed.column("image_id").to_pylist()) == ["a", "c"]
+
+
+def test_a_photo_the_history_holds_twice_is_not_removed_while_it_is_there():
+    # Two additions of c without a removal (a history written by racing runs): c is present
+    # once in the state's count, and still in the gallery, so only e is gone.
+    state = pa.table(
+        {
+            "image_id": ["c", "c", "e"],
+            "first_seen_at": pa.array([NIGHT_1] * 3, TIMESTAMP),
+            "capture_rank": [1, 2, 3],
+        }
+    )
+    history = History(state, NIGHT_1)
+    current = pa.table({"image_id": ["c"], "capture_rank": [1]})
+    added, removed = added_and_removed(current, history)
+    assert added.num_rows == 0
+    assert removed.column("image_id").to_pylist() == ["e"]
