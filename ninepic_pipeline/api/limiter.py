@@ -5,8 +5,9 @@ client of the same organisation in a process shares one `OrgLimiter`, which caps
 flight and, once the gateway has throttled, paces them:
 
 - the first 429 says nothing yet of the gateway's rate (a start-up burst gets through at any
-  speed), so requests go one at a time, each after the `Retry-After`, for a second; 95% of the
-  rate that got through then becomes the pace, with half the requests in flight allowed;
+  speed), so requests go one at a time, spaced by the `Retry-After` and a little more after
+  each 429, for a second; the rate that got through then becomes the pace, with half the
+  requests in flight allowed;
 - a later 429 drops the pace to 90% of the rate that was getting through, halves the cap on
   requests in flight, and every worker waits out the `Retry-After`;
 - each quiet second the pace climbs back by 2% and the cap by one, and after half a minute
@@ -30,8 +31,9 @@ WINDOW_S = 2.0
 MIN_RATE = 0.5
 RESET_AFTER_S = 30.0
 LEARN_S = 1.0
-# Start just under what got through: probing upward from there costs fewer 429s.
-LEARNED_SHARE = 0.95
+# Each 429 while learning lengthens the spacing by at least this factor: small, as the
+# rate learned from that spacing is where the pace starts.
+LEARNING_BACKOFF = 1.1
 
 
 class OrgLimiter:
@@ -104,7 +106,11 @@ class OrgLimiter:
         if self.rate is None:
             if retry_after_s:
                 # A little over it: exactly on the refill, clock jitter meets an empty bucket.
-                self._learning_interval = min(1.0, 1.1 * retry_after_s)
+                # A token bucket's Retry-After is the time to its next token, short for a
+                # request that came just before one: a 429 while learning says the spacing is
+                # too short, so it grows by a tenth at least, or every other request fails.
+                spacing = max(LEARNING_BACKOFF * self._learning_interval, 1.1 * retry_after_s)
+                self._learning_interval = min(1.0, spacing)
             if self._learning_since is None:
                 self._learning_since = self._last_throttle = now
                 self.throttles += 1
@@ -130,7 +136,8 @@ class OrgLimiter:
         since = self._learning_since
         if self.rate is None and since is not None and now - since >= LEARN_S:
             learned = sum(1 for t in self._successes if t > since) / (now - since)
-            self.rate = max(MIN_RATE, LEARNED_SHARE * learned)
+            # The spacing grew until requests got through: that rate is at or under the limit.
+            self.rate = max(MIN_RATE, learned)
             self._cap = max(1, self.max_in_flight // 2)
             self._last_raise = now
         elapsed = now - self._last_raise
