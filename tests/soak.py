@@ -14,12 +14,46 @@ import random
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
+from ninepic_pipeline.sandbox.data import Photo
 from ninepic_pipeline.tables.images import images_table
 
 ORG, EVENT = 903, 1
+
+
+class RecordingWorld(World):
+    """A world that remembers every state of its galleries, so that a run which misses photos
+    can say whether it read the gallery as it was at an earlier moment (changes that came
+    after the pages they touch were read) or as it never was."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.states: list[frozenset[str]] = []
+
+    def _record(self, org_id: int, event_id: int) -> None:
+        self.states.append(frozenset(self.photo_ids(org_id, event_id)))
+
+    def insert_photo(self, org_id: int, event_id: int, index: int, **fields: Any) -> Photo:
+        with self._lock:
+            photo = super().insert_photo(org_id, event_id, index, **fields)
+            self._record(org_id, event_id)
+            return photo
+
+    def delete_photo(self, org_id: int, event_id: int, index: int) -> Photo:
+        with self._lock:
+            photo = super().delete_photo(org_id, event_id, index)
+            self._record(org_id, event_id)
+            return photo
+
+    def describe(self, read: set[str]) -> str:
+        """Which recorded state `read` is, counted back from the last."""
+        for back, state in enumerate(reversed(self.states)):
+            if state == read:
+                return f"the gallery as it was {back} change(s) before the end"
+        return "no state the gallery had"
 
 
 @dataclass
@@ -53,8 +87,9 @@ class SoakReport:
 def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
     """One seeded run; adds what it saw to `report`."""
     rng = random.Random(seed)
-    world = World()
+    world = RecordingWorld()
     world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
+    world.states.append(frozenset(world.photo_ids(ORG, EVENT)))
     chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6))
     waits: list[float] = []
     with SandboxServer(world=world, chaos=chaos) as server:
@@ -83,9 +118,15 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
     images = images_table(gallery).to_pylist()
     ids = [row["image_id"] for row in images]
     report.expected += len(record)
-    report.lost += len(set(record) - set(ids))
+    lost, phantom = len(set(record) - set(ids)), len(set(ids) - set(record))
+    report.lost += lost
     report.doubled += len(ids) - len(set(ids))
-    report.phantom += len(set(ids) - set(record))
+    report.phantom += phantom
+    if lost or phantom:
+        report.failures.append(
+            f"seed {seed}: {lost} lost, {phantom} not in the gallery; the read is "
+            f"{world.describe(set(ids))}, after {len(gallery.passes)} read(s)"
+        )
     report.wrong_size += sum(
         1
         for row in images

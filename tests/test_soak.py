@@ -13,4 +13,5 @@ def test_soak_loses_and_doubles_nothing():
     # Every mode was exercised, or the soak proves less than it claims.
     for kind in ("429", "500", "cut_body", "insert", "delete", "total_drift", "null_size"):
         assert report.faults[kind] > 0, kind
-    assert (report.lost, report.doubled, report.phantom, report.wrong_size) == (0, 0, 0, 0)
+    counts = (report.lost, report.doubled, report.phantom, report.wrong_size)
+    assert counts == (0, 0, 0, 0), report.failures
