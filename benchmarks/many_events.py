@@ -1,10 +1,12 @@
 """What a nightly run costs per event beyond the API: 200 small events, two ways of running them.
 
     .venv/bin/python -m benchmarks.many_events [--events 200] [--photos 20] [--sample 10]
+        [--instance dagster_home/dagster.production.yaml]   # with DAGSTER_PG_* set
 
 The sandbox (latency 0) runs in a thread of this process, so its request log tells how many
 requests each run made. The Dagster instance is a temporary DAGSTER_HOME whose dagster.yaml
-is a copy of the checkout's. Then:
+is a copy of the checkout's (`--instance`: another instance file, such as the production one on
+PostgreSQL, whose database should be empty). Then:
 
 (a) in-process sequential: one child process runs `gallery_job` with `execute_in_process` for
     every partition, one after the other: the cheapest way through Dagster.
@@ -45,6 +47,14 @@ from benchmarks.harness import (
 
 FIRST_EVENT = 2001
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
+
+
+DEFAULT_INSTANCE = ROOT / "dagster_home" / "dagster.yaml"
+
+
+def _shown(path: Path) -> str:
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 def event_ids(count: int) -> list[int]:
@@ -124,7 +134,7 @@ def run(args: argparse.Namespace, scratch: Path) -> str:
         world.add_event(ORG, event, name=f"Small {event}", photos=args.photos, seed=event)
     home = scratch / "dagster_home"
     home.mkdir()
-    shutil.copy(ROOT / "dagster_home" / "dagster.yaml", home / "dagster.yaml")
+    shutil.copy(args.instance, home / "dagster.yaml")
     with dg.DagsterInstance.from_config(str(home)) as instance:
         instance.add_dynamic_partitions("events", [str(e) for e in events])
 
@@ -230,7 +240,7 @@ def report(
             "",
             *machine_lines(),
             "- sandbox: a thread of the benchmark process, latency 0; Dagster instance: a copy "
-            "of dagster_home/dagster.yaml in a temporary DAGSTER_HOME",
+            f"of {_shown(args.instance)} in a temporary DAGSTER_HOME",
             "",
             markdown_table(headers, rows),
             "",
@@ -254,6 +264,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=20, help="photos per event (default 20)")
     parser.add_argument("--sample", type=int, default=10, help="runs of (b) (default 10)")
     parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
+    parser.add_argument(
+        "--instance",
+        type=Path,
+        default=DEFAULT_INSTANCE,
+        help="the dagster.yaml to copy (default: dagster_home/dagster.yaml)",
+    )
     parser.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

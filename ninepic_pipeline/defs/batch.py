@@ -1,6 +1,6 @@
 """One run that materializes every event partition in turn: the cheap way to run many events.
 
-A run per event costs a process start and Dagster's bookkeeping, about 3.4 s here
+A run per event costs a process start and Dagster's bookkeeping, about 5.9 s here
 (benchmarks/many_events.py), for galleries that often take a tenth of that to read. This job's
 single run executes `gallery_job` in-process for each known partition, one after another: each
 event still gets a run of its own in the instance, so per-partition status, materializations
