@@ -177,12 +177,11 @@ def image_changes(
 
 def _last_seen_rank(current: pa.Table, added: pa.Table) -> int:
     """The latest rank among the photos of `current` seen before; 0 when none was."""
-    # `added` is a subset of `current`: equal sizes mean every photo is new (the first night),
-    # and hashing a million ids to learn that would be the snapshot's largest allocation.
-    if added.num_rows == current.num_rows:
-        return 0
-    seen_before = current.filter(pc.invert(pc.is_in(current["image_id"], added["image_id"])))
-    return pc.max(seen_before["capture_rank"]).as_py() if seen_before.num_rows else 0
+    # `added` is rows of `current`, whose ranks are unique: the photos seen before are the
+    # ranks not added, found among integers rather than by hashing a million ids again.
+    ranks = current["capture_rank"].to_numpy()
+    seen_before = ranks[~np.isin(ranks, added["capture_rank"].to_numpy())]
+    return int(seen_before.max()) if seen_before.size else 0
 
 
 def _change_batch(
