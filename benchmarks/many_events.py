@@ -12,6 +12,9 @@ PostgreSQL, whose database should be empty). Then:
     every partition, one after the other: the cheapest way through Dagster.
 (b) one process per run: for a sample of partitions, `dagster job execute` in a process of its
     own, as the default run launcher starts one process per run the schedule requests.
+(c) the batch: `nightly_batch_job`, one run that publishes every partition in its one step
+    (what `nightly_galleries_batched` launches), in a child process on a fresh instance and
+    warehouse, so that it too reads every event for the first time.
 
 A bare read of each event with the project's client (no Dagster, no tables) gives the API's own
 share, so "overhead" is what Dagster, the tables and the process cost on top of it.
@@ -28,6 +31,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,7 +113,33 @@ def sequential_runs(url: str, events: list[int]) -> dict[str, Any]:
     return {"run_s": walls, "total_s": time.perf_counter() - start_all}
 
 
-WORKERS = {"bare": bare_reads, "runs": sequential_runs}
+def batch_run(url: str, events: list[int]) -> dict[str, Any]:
+    """(c) in a child: one run of `nightly_batch_job` over every partition, timed."""
+    import dagster as dg
+
+    from ninepic_pipeline.definitions import defs
+
+    job = defs.resolve_job_def("nightly_batch_job")
+    instance = dg.DagsterInstance.get()
+    start = time.perf_counter()
+    result = job.execute_in_process(instance=instance, run_config=QUIET)
+    total = time.perf_counter() - start
+    children = instance.get_runs(dg.RunsFilter(tags={"ninepic/batch_run": result.run_id}))
+    if not result.success or children:
+        raise RuntimeError(f"nightly_batch_job: success {result.success}, {len(children)} reruns")
+    return {"total_s": total, "dagster_events": len(instance.all_logs(result.run_id))}
+
+
+WORKERS = {"bare": bare_reads, "runs": sequential_runs, "batch": batch_run}
+
+
+def fresh_home(instance_file: Path, home: Path, events: list[int]) -> None:
+    import dagster as dg
+
+    home.mkdir()
+    shutil.copy(instance_file, home / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        instance.add_dynamic_partitions("events", [str(e) for e in events])
 
 
 def requests_per_event(log: Sequence[Any], events: Sequence[int]) -> dict[int, int]:
@@ -133,10 +163,7 @@ def run(args: argparse.Namespace, scratch: Path) -> str:
     for event in events:
         world.add_event(ORG, event, name=f"Small {event}", photos=args.photos, seed=event)
     home = scratch / "dagster_home"
-    home.mkdir()
-    shutil.copy(args.instance, home / "dagster.yaml")
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        instance.add_dynamic_partitions("events", [str(e) for e in events])
+    fresh_home(args.instance, home, events)
 
     with SandboxServer(world, keys={ORG: KEY}) as server:
         env = pipeline_env(server.url, home, scratch / "warehouse")
@@ -169,30 +196,54 @@ def run(args: argparse.Namespace, scratch: Path) -> str:
                 raise RuntimeError(f"(b) failed for event {event}:\n{measured.stderr_tail()}")
             b_runs.append(measured)
         b_requests = requests_per_event(server.request_log, sample)
-    for event in events:
-        path = scratch / "warehouse" / "images" / f"event_id={event}" / "part-0.parquet"
-        if not path.exists():
-            raise RuntimeError(f"no images table for event {event}")
-    return report(args, events, a, a_result, a_requests, sample, b_runs, b_requests)
+        server.clear_log()
+
+        if args.instance != DEFAULT_INSTANCE:
+            # Another instance file names one database: (c) needs it emptied.
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                instance.wipe()
+        c_home = scratch / "dagster_home_c"
+        fresh_home(args.instance, c_home, events)
+        c_env = pipeline_env(server.url, c_home, scratch / "warehouse_c")
+        with progress(f"(c) nightly_batch_job: {len(events)} events in one run"):
+            c = run_measured(
+                [*worker_cmd, "batch"], env=c_env, workdir=scratch / "c", timeout_s=3600
+            )
+        if c.returncode != 0:
+            raise RuntimeError(f"(c) failed:\n{c.stderr_tail()}")
+        c_requests = requests_per_event(server.request_log, events)
+    for folder in ("warehouse", "warehouse_c"):
+        for event in events:
+            path = scratch / folder / "images" / f"event_id={event}" / "part-0.parquet"
+            if not path.exists():
+                raise RuntimeError(f"no images table for event {event} in {folder}")
+    ways = Ways(a, a_result, a_requests, sample, b_runs, b_requests, c, c.result(), c_requests)
+    return report(args, events, ways)
 
 
-def report(
-    args: argparse.Namespace,
-    events: list[int],
-    a: Measured,
-    a_result: dict[str, Any],
-    a_requests: dict[int, int],
-    sample: list[int],
-    b_runs: list[Measured],
-    b_requests: dict[int, int],
-) -> str:
-    bare = statistics.mean(a_result["bare_s"])
-    runs = a_result["run_s"]
+@dataclass(frozen=True)
+class Ways:
+    """What each way measured: its process(es), its worker's result, its requests per event."""
+
+    a: Measured
+    a_result: dict[str, Any]
+    a_requests: dict[int, int]
+    sample: list[int]
+    b_runs: list[Measured]
+    b_requests: dict[int, int]
+    c: Measured
+    c_result: dict[str, Any]
+    c_requests: dict[int, int]
+
+
+def report(args: argparse.Namespace, events: list[int], ways: Ways) -> str:
+    bare = statistics.mean(ways.a_result["bare_s"])
+    runs = ways.a_result["run_s"]
     per_run = statistics.mean(runs)
-    b_walls = [m.wall_s for m in b_runs]
+    b_walls = [m.wall_s for m in ways.b_runs]
     b_mean = statistics.mean(b_walls)
-    a_req = statistics.mean(a_requests.get(e, 0) for e in events)
-    b_req = statistics.mean(b_requests.get(e, 0) for e in sample)
+    # The process's whole wall, start-up included: the batch pays it once for every event.
+    c_per_event = ways.c.wall_s / len(events)
     headers = [
         "way",
         "runs",
@@ -209,31 +260,41 @@ def report(
         [
             "(a) in-process sequential",
             str(len(runs)),
-            fmt(a.wall_s),
+            fmt(ways.a.wall_s),
             fmt(per_run, 3),
             f"{runs[0]:.3f} / {statistics.median(runs):.3f} / {max(runs):.3f}",
-            fmt(a_req, 1),
+            fmt(statistics.mean(ways.a_requests.get(e, 0) for e in events), 1),
             fmt(bare, 4),
             fmt(per_run - bare, 3),
             # The imports are spread over the runs: they are paid once per process.
-            fmt(a.cpu_s / len(runs), 3),
-            fmt(a.peak_rss_mb, 0),
+            fmt(ways.a.cpu_s / len(runs), 3),
+            fmt(ways.a.peak_rss_mb, 0),
         ],
         [
             "(b) `dagster job execute`, a process per run",
-            str(len(b_runs)),
+            str(len(ways.b_runs)),
             fmt(sum(b_walls)),
             fmt(b_mean, 3),
             f"{b_walls[0]:.3f} / {statistics.median(b_walls):.3f} / {max(b_walls):.3f}",
-            fmt(b_req, 1),
+            fmt(statistics.mean(ways.b_requests.get(e, 0) for e in ways.sample), 1),
             fmt(bare, 4),
             fmt(b_mean - bare, 3),
-            fmt(statistics.mean(m.cpu_s for m in b_runs), 3),
-            fmt(max(m.peak_rss_mb for m in b_runs), 0),
+            fmt(statistics.mean(m.cpu_s for m in ways.b_runs), 3),
+            fmt(max(m.peak_rss_mb for m in ways.b_runs), 0),
+        ],
+        [
+            "(c) `nightly_batch_job`, one run for all",
+            "1",
+            fmt(ways.c.wall_s),
+            fmt(c_per_event, 3),
+            "-",
+            fmt(statistics.mean(ways.c_requests.get(e, 0) for e in events), 1),
+            fmt(bare, 4),
+            fmt(c_per_event - bare, 3),
+            fmt(ways.c.cpu_s / len(events), 3),
+            fmt(ways.c.peak_rss_mb, 0),
         ],
     ]
-    nightly_a = per_run * len(events)
-    nightly_b = b_mean * len(events)
     return "\n".join(
         [
             f"# Per-event cost of a nightly run: {len(events)} events of {args.photos} photos",
@@ -245,14 +306,18 @@ def report(
             markdown_table(headers, rows),
             "",
             "- (a) total wall is its one process from spawn to exit, imports included; the runs "
-            f"alone took {a_result['total_s']:.2f} s. CPU s per event: that process's CPU over "
-            "the runs; for (b) each process's own.",
+            f"alone took {ways.a_result['total_s']:.2f} s. CPU s per event: that process's CPU "
+            "over the runs; for (b) each process's own.",
+            "- (c) total wall is its process, imports included, and per-event wall is that over "
+            f"{len(events)}; the run alone took {ways.c_result['total_s']:.2f} s and logged "
+            f"{ways.c_result['dagster_events']} Dagster events; no event needed a run of its own.",
             "- bare API read: the project's client alone (`fetch_gallery` + `timeline_days`, no "
             "Dagster, no tables) on the same event; the API's own share of a run. Overhead = "
             "per-event wall - bare read.",
-            f"- at these rates {len(events)} events cost ~{nightly_a:.0f} s run one after the "
-            f"other in one process, ~{nightly_b:.0f} s as a process per run (before the "
-            "run queue's concurrency of 2, which at most halves it on 2+ cores).",
+            f"- at these rates {len(events)} events cost ~{per_run * len(events):.0f} s as runs "
+            f"one after the other in one process, ~{b_mean * len(events):.0f} s as a process per "
+            "run (before the run queue's concurrency of 2, which at most halves it on 2+ cores), "
+            f"~{ways.c_result['total_s']:.0f} s as one batch run.",
             "",
         ]
     )

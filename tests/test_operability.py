@@ -2,7 +2,8 @@
 
 Through Dagster's GraphQL API (what the UI itself calls): the location loads with its assets,
 checks, schedules and sensors, all of them off; a partition run launched the way the UI's
-Materialize button does is queued, dequeued by the daemon and succeeds.
+Materialize button does is queued, dequeued by the daemon and succeeds; the batch job leaves
+each event partition materialized and its checks evaluated, as the UI shows them.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import requests
 
 from ninepic_pipeline.sandbox import SandboxServer
 from ninepic_pipeline.tables import TABLE_SCHEMAS
-from tests.conftest import KIDS_DASH
+from tests.conftest import KIDS_DASH, NIGHT_RUN
 from tests.fixtures_pipeline import pipeline_env
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,16 +180,62 @@ def test_the_location_loads_and_a_partition_run_launched_through_graphql_succeed
         "runConfigData": {},
         "executionMetadata": {"tags": [{"key": "dagster/partition", "value": key}]},
     }
+    run = _launched_run(dagster, params)
+    assert run["status"] == "SUCCESS"
+    tags = {t["key"]: t["value"] for t in run["tags"]}
+    assert tags["dagster/partition"] == key
+
+
+PARTITIONS_AND_CHECKS = """
+query ($key: AssetKeyInput!) {
+  assetNodeOrError(assetKey: $key) {
+    ... on AssetNode {
+      assetPartitionStatuses {
+        ... on DefaultPartitionStatuses { materializedPartitions failedPartitions }
+      }
+      assetChecksOrError {
+        ... on AssetChecks { checks { name executionForLatestMaterialization { status } } }
+      }
+    }
+  }
+}
+"""
+
+
+def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dagster):
+    selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
+    keys = sorted([str(KIDS_DASH), str(NIGHT_RUN)])
+    for key in keys:
+        added = dagster.query(ADD_PARTITION, selector=selector, key=key)["addDynamicPartition"]
+        assert added["__typename"] == "AddDynamicPartitionSuccess", added
+    params = {
+        "selector": {**selector, "pipelineName": "nightly_batch_job"},
+        "mode": "default",
+        "runConfigData": {},
+    }
+    assert _launched_run(dagster, params)["status"] == "SUCCESS"
+    for table in ("images", "gallery_snapshots", "capture_timeline"):
+        node = dagster.query(PARTITIONS_AND_CHECKS, key={"path": [table]})["assetNodeOrError"]
+        statuses = node["assetPartitionStatuses"]
+        assert sorted(statuses["materializedPartitions"]) == keys, table
+        assert statuses["failedPartitions"] == [], table
+    node = dagster.query(PARTITIONS_AND_CHECKS, key={"path": ["images"]})["assetNodeOrError"]
+    checks = node["assetChecksOrError"]["checks"]
+    assert len(checks) >= 5
+    assert {c["name"]: c["executionForLatestMaterialization"]["status"] for c in checks} == {
+        c["name"]: "SUCCEEDED" for c in checks
+    }
+
+
+def _launched_run(dagster: Dagster, params: dict[str, Any]) -> dict[str, Any]:
+    """Launch as the UI's button does; the run once it ended (or after four minutes)."""
     launched = dagster.query(LAUNCH, params=params)["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
-    deadline, status = time.monotonic() + 240, None
+    deadline = time.monotonic() + 240
     while time.monotonic() < deadline:
         run = dagster.query(RUN, id=run_id)["runOrError"]
-        status = run["status"]
-        if status in ("SUCCESS", "FAILURE", "CANCELED"):
+        if run["status"] in ("SUCCESS", "FAILURE", "CANCELED"):
             break
         time.sleep(1)
-    assert status == "SUCCESS"
-    tags = {t["key"]: t["value"] for t in run["tags"]}
-    assert tags["dagster/partition"] == key
+    return run

@@ -14,13 +14,30 @@ check_specs = [
 ]
 
 
+def _severity(outcome: CheckOutcome) -> dg.AssetCheckSeverity:
+    return dg.AssetCheckSeverity.WARN if outcome.warning else dg.AssetCheckSeverity.ERROR
+
+
 def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
-    severity = dg.AssetCheckSeverity.WARN if outcome.warning else dg.AssetCheckSeverity.ERROR
+    """The outcome as the gallery asset yields it, for its own partition."""
     return dg.AssetCheckResult(
         asset_key=outcome.spec.table,
         check_name=outcome.spec.name,
         passed=outcome.passed,
-        severity=severity,
+        severity=_severity(outcome),
         description=outcome.description,
         metadata=outcome.metadata,
+    )
+
+
+def check_evaluation(outcome: CheckOutcome) -> dg.AssetCheckEvaluation:
+    """The outcome as a run that is not the asset's own step logs it (the batch)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(outcome.spec.table),
+        check_name=outcome.spec.name,
+        passed=outcome.passed,
+        severity=_severity(outcome),
+        description=outcome.description,
+        metadata=outcome.metadata,
+        blocking=outcome.spec.blocking,
     )

@@ -1,11 +1,17 @@
-"""The batched night: one run, a run per event inside it, per-partition status kept."""
+"""The batched night: one run publishes every event, status and checks kept per partition."""
 
 from __future__ import annotations
 
-import dagster as dg
+from collections import Counter
 
-from tests.conftest import EMPTY, KIDS_DASH, NIGHT_RUN
-from tests.defs.conftest import QUIET, failure_message
+import dagster as dg
+import pyarrow.parquet as pq
+
+from ninepic_pipeline.defs.assets import gallery_snapshot_asset
+from tests.conftest import EMPTY, KIDS_DASH, NIGHT_RUN, ORG
+from tests.defs.conftest import FAST_RETRY, QUIET, failure_message, with_api_config
+
+GALLERY_TABLES = sorted(key.path[-1] for key in gallery_snapshot_asset.keys)
 
 
 def _batch(defs, instance, keys):
@@ -20,25 +26,84 @@ def _partition_runs(instance) -> dict[str, dg.DagsterRunStatus]:
     return {run.tags["dagster/partition"]: run.status for run in runs}
 
 
-def test_one_run_materializes_every_partition_each_in_a_run_of_its_own(defs, instance):
+def _latest(instance, table: str, key: str) -> dg.EventLogRecord:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey(table), asset_partitions=[key]), limit=1
+    ).records
+    assert records, f"no materialization of {table} for partition {key}"
+    return records[0]
+
+
+def _rows(warehouse, table: str, key: str) -> int:
+    return pq.read_metadata(warehouse / table / f"event_id={key}" / "part-0.parquet").num_rows
+
+
+def test_one_run_publishes_every_partition_with_its_own_metadata(defs, instance, warehouse, server):
     keys = [str(KIDS_DASH), str(NIGHT_RUN), str(EMPTY)]
     result = _batch(defs, instance, keys)
     assert result.success
-    assert _partition_runs(instance) == dict.fromkeys(keys, dg.DagsterRunStatus.SUCCESS)
-    materialized = instance.get_materialized_partitions(dg.AssetKey("images"))
-    assert materialized == set(keys)
-    children = instance.get_runs(dg.RunsFilter(tags={"ninepic/batch_run": result.run_id}))
-    assert len(children) == 3
+    assert _partition_runs(instance) == {}  # no run per event: that is the saving
+    for table in GALLERY_TABLES:
+        assert instance.get_materialized_partitions(dg.AssetKey(table)) == set(keys), table
+    for key in keys:
+        images = _latest(instance, "images", key)
+        assert images.run_id == result.run_id
+        metadata = images.asset_materialization.metadata
+        photos = server.world.photo_count(ORG, int(key))
+        assert metadata["dagster/row_count"].value == photos == _rows(warehouse, "images", key)
+        assert metadata["photos"].value == photos
+        assert metadata["path"].value.endswith(f"images/event_id={key}/part-0.parquet")
 
 
-def test_a_failing_event_fails_the_night_but_not_the_others(defs, instance):
+def test_each_partition_gets_every_check_of_the_asset(defs, instance):
+    keys = [str(KIDS_DASH), str(NIGHT_RUN)]
+    result = _batch(defs, instance, keys)
+    evaluations = result.get_asset_check_evaluations()
+    declared = {(k.asset_key.path[-1], k.name) for k in gallery_snapshot_asset.check_keys}
+    counted = Counter((e.asset_key.path[-1], e.check_name) for e in evaluations)
+    assert counted == dict.fromkeys(declared, len(keys))
+    assert all(e.passed for e in evaluations)
+    summary = instance.get_latest_asset_check_evaluation_record(
+        dg.AssetCheckKey(dg.AssetKey("images"), "row_count_matches_api_total")
+    )
+    assert summary is not None and summary.run_id == result.run_id
+
+
+def test_the_batch_publishes_what_a_run_of_the_event_publishes(defs, instance, warehouse):
+    key = str(KIDS_DASH)
+    assert _batch(defs, instance, [key]).success
+    batch_meta = _latest(instance, "images", key).asset_materialization.metadata
+    batch_images = pq.read_table(warehouse / "images" / f"event_id={key}").drop(["fetched_at"])
+    single = defs.resolve_job_def("gallery_job").execute_in_process(
+        instance=instance, partition_key=key, run_config=QUIET
+    )
+    single_meta = _latest(instance, "images", key).asset_materialization.metadata
+    single_images = pq.read_table(warehouse / "images" / f"event_id={key}").drop(["fetched_at"])
+    assert single.success
+    assert batch_images.equals(single_images)
+    assert sorted(batch_meta) == sorted(single_meta)
+    assert batch_meta["dagster/row_count"] == single_meta["dagster/row_count"]
+
+
+def test_a_failing_event_gets_a_failed_run_of_its_own_and_fails_the_night(defs, instance):
     result = _batch(defs, instance, [str(KIDS_DASH), "999999"])
     assert not result.success
     assert failure_message(result) == "1 of 2 event run(s) failed: 999999"
-    assert _partition_runs(instance) == {
-        str(KIDS_DASH): dg.DagsterRunStatus.SUCCESS,
-        "999999": dg.DagsterRunStatus.FAILURE,
-    }
+    assert _partition_runs(instance) == {"999999": dg.DagsterRunStatus.FAILURE}
+    assert _latest(instance, "images", str(KIDS_DASH)).run_id == result.run_id
+    assert instance.get_materialized_partitions(dg.AssetKey("images")) == {str(KIDS_DASH)}
+
+
+def test_a_transient_failure_in_the_batch_passes_in_the_events_own_run(defs, instance, server):
+    fast = with_api_config(defs, **FAST_RETRY)
+    # More 503s than the batch's two attempts allow, fewer than the event's own run then sees.
+    server.faults.push(503, times=FAST_RETRY["retry_attempts"], path_contains=f"/{KIDS_DASH}/")
+    result = _batch(fast, instance, [str(NIGHT_RUN), str(KIDS_DASH)])
+    assert result.success
+    assert _partition_runs(instance) == {str(KIDS_DASH): dg.DagsterRunStatus.SUCCESS}
+    runs = instance.get_runs(dg.RunsFilter(tags={"ninepic/batch_run": result.run_id}))
+    assert [run.tags["dagster/partition"] for run in runs] == [str(KIDS_DASH)]
+    assert _latest(instance, "images", str(NIGHT_RUN)).run_id == result.run_id
 
 
 def test_batched_schedule_is_a_single_run_at_the_same_hour(defs):

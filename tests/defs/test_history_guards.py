@@ -54,13 +54,13 @@ def _run(defs: dg.Definitions, home: Path) -> bool:
 ONE_RUN = """
 import os, sys, time
 import dagster as dg
-import ninepic_pipeline.defs.assets as assets
-read_history = assets._recorded_history
+import ninepic_pipeline.defs.gallery as gallery
+read_history = gallery._recorded_history
 def slow_read(store, event_id):  # widen the window between reading the history and publishing
     history = read_history(store, event_id)
     time.sleep(3)
     return history
-assets._recorded_history = slow_read
+gallery._recorded_history = slow_read
 from ninepic_pipeline.definitions import defs
 os.makedirs(sys.argv[1], exist_ok=True)
 with dg.instance_for_test(temp_dir=sys.argv[1]) as instance:
