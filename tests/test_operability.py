@@ -152,7 +152,7 @@ mutation ($params: ExecutionParams!) {
 """
 
 RUN = """
-query ($id: ID!) { runOrError(runId: $id) { ... on Run { status tags { key value } } } }
+query ($id: ID!) { runOrError(runId: $id) { ... on Run { runId status tags { key value } } } }
 """
 
 
@@ -202,6 +202,13 @@ query ($key: AssetKeyInput!) {
 """
 
 
+CHECK_EXECUTIONS = """
+query ($key: AssetKeyInput!, $check: String!) {
+  assetCheckExecutions(assetKey: $key, checkName: $check, limit: 10) { partition status runId }
+}
+"""
+
+
 def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dagster):
     selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
     keys = sorted([str(KIDS_DASH), str(NIGHT_RUN)])
@@ -213,7 +220,8 @@ def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dags
         "mode": "default",
         "runConfigData": {},
     }
-    assert _launched_run(dagster, params)["status"] == "SUCCESS"
+    run = _launched_run(dagster, params)
+    assert run["status"] == "SUCCESS"
     for table in ("images", "gallery_snapshots", "capture_timeline"):
         node = dagster.query(PARTITIONS_AND_CHECKS, key={"path": [table]})["assetNodeOrError"]
         statuses = node["assetPartitionStatuses"]
@@ -225,6 +233,12 @@ def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dags
     assert {c["name"]: c["executionForLatestMaterialization"]["status"] for c in checks} == {
         c["name"]: "SUCCEEDED" for c in checks
     }
+    # The check's history: one execution per event, each on its own partition.
+    executions = dagster.query(
+        CHECK_EXECUTIONS, key={"path": ["images"]}, check="row_count_matches_api_total"
+    )["assetCheckExecutions"]
+    assert sorted(e["partition"] for e in executions) == keys
+    assert {(e["status"], e["runId"]) for e in executions} == {("SUCCEEDED", run["runId"])}
 
 
 def _launched_run(dagster: Dagster, params: dict[str, Any]) -> dict[str, Any]:

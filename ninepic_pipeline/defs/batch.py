@@ -6,7 +6,8 @@ SQLite here (benchmarks/many_events.py) for galleries that often take a tenth of
 read, and a process start on top when the run is launched. This job reads and publishes every
 known event in its one step, with the asset's own code and one client, and logs each event's
 materializations and check evaluations under the event's partition: per-partition status,
-metadata and checks show in the UI as a run of the gallery asset leaves them.
+metadata and check history show in the UI as runs of the gallery asset leave them. What the
+UI cannot show is which partitions are still to come: the step logs no planned events.
 
 An event that fails here is then run on its own, as `gallery_job`, in this process: a
 transient failure gets a second try, and a lasting one shows on its partition as a failed run
@@ -25,6 +26,7 @@ from ninepic_pipeline.defs.gallery import PublishedTable, publish_gallery
 from ninepic_pipeline.defs.jobs import EVENT_TAG
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
+from ninepic_pipeline.defs.retries import RETRY_ON_FAILURE_TAG, retried_only_if_transient
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 
 BATCH_TAG = "ninepic/batch_run"
@@ -33,14 +35,18 @@ QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 @dataclass(frozen=True)
 class BatchOutcome:
+    """How many events the batch step tried, and the keys of those it could not publish."""
+
     events: int
-    failed: list[str]
+    failed: tuple[str, ...]
 
 
 def _one_line(error: Exception) -> str:
     if isinstance(error, dg.Failure) and error.description:
-        return error.description
-    return str(error) or type(error).__name__
+        text = error.description
+    else:
+        text = f"{type(error).__name__}: {error}"
+    return text.strip().splitlines()[0] if text.strip() else type(error).__name__
 
 
 def _report(context: dg.OpExecutionContext, key: str, published: list[PublishedTable]) -> None:
@@ -50,7 +56,7 @@ def _report(context: dg.OpExecutionContext, key: str, published: list[PublishedT
         )
     for table in published:
         for outcome in table.checks:
-            context.log_event(check_evaluation(outcome))
+            context.log_event(check_evaluation(outcome, key))
 
 
 @dg.op(
@@ -62,20 +68,23 @@ def materialize_every_event(
 ) -> BatchOutcome:
     keys = context.instance.get_dynamic_partitions(event_partitions.name)
     failed: list[str] = []
-    with ninepic.open() as client:
+    with retried_only_if_transient(context), ninepic.open() as client:
+        if keys:
+            # A key or organisation the API refuses would fail every event alike: one request
+            # says so, where a read and a run of its own per event would say it N times.
+            client.list_events()
         for key in keys:
             try:
                 published = publish_gallery(context, client, warehouse, event_id_from_key(key))
+                _report(context, key, published)
             # Any failure, expected or not: the event's own run below reports it in full.
             except Exception as error:
                 context.log.warning(f"event {key}: {_one_line(error)}; it gets a run of its own")
                 failed.append(key)
-                continue
-            _report(context, key, published)
     if len(failed) < len(keys):
         refresh_bi_catalog(context, warehouse.open())
     context.log.info(f"{len(keys) - len(failed)} of {len(keys)} event(s) materialized")
-    return BatchOutcome(len(keys), failed)
+    return BatchOutcome(len(keys), tuple(failed))
 
 
 def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> dg.JobDefinition:
@@ -90,6 +99,7 @@ def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> 
             return
         job = gallery_job_def()
         still_failed: list[str] = []
+        worth_a_retry = False
         for key in outcome.failed:
             result = job.execute_in_process(
                 instance=context.instance,
@@ -101,13 +111,18 @@ def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> 
             if not result.success:
                 still_failed.append(key)
                 context.log.error(f"event {key}: run {result.run_id} failed; see that run's logs")
+                run = context.instance.get_run_by_id(result.run_id)
+                worth_a_retry |= run is None or run.tags.get(RETRY_ON_FAILURE_TAG) != "false"
         if still_failed:
-            # The other events' tables are published already; the night still shows red.
-            raise dg.Failure(
-                description=f"{len(still_failed)} of {outcome.events} event run(s) failed: "
-                + ", ".join(still_failed),
-                allow_retries=False,
-            )
+            # The other events' tables are published already; the night still shows red, and
+            # a retry of this run (which re-runs only this step) is worth it only if one of
+            # the failures was transient.
+            with retried_only_if_transient(context):
+                raise dg.Failure(
+                    description=f"{len(still_failed)} of {outcome.events} event run(s) failed: "
+                    + ", ".join(still_failed),
+                    allow_retries=worth_a_retry,
+                )
 
     @dg.job(
         name="nightly_batch_job",

@@ -6,7 +6,9 @@ from ninepic_pipeline.catalog import CatalogError, refresh_catalog
 from ninepic_pipeline.warehouse import Warehouse
 
 
-def refresh_bi_catalog(context: dg.AssetExecutionContext, store: Warehouse) -> None:
+def refresh_bi_catalog(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext, store: Warehouse
+) -> None:
     """The tables are published by now: a catalog that cannot be rebuilt is a warning, not a
     failed run (the next materialization rebuilds it)."""
     try:

@@ -30,8 +30,13 @@ def check_result(outcome: CheckOutcome) -> dg.AssetCheckResult:
     )
 
 
-def check_evaluation(outcome: CheckOutcome) -> dg.AssetCheckEvaluation:
-    """The outcome as a run that is not the asset's own step logs it (the batch)."""
+def check_evaluation(outcome: CheckOutcome, partition: str) -> dg.AssetCheckEvaluation:
+    """The outcome as the batch logs it, for one of the many partitions of its run.
+
+    The partition keeps each event's evaluation a row of its own in the check's history: a
+    run keeps one execution per check and partition, so one run's later events would
+    otherwise overwrite its earlier ones.
+    """
     return dg.AssetCheckEvaluation(
         asset_key=dg.AssetKey(outcome.spec.table),
         check_name=outcome.spec.name,
@@ -40,4 +45,5 @@ def check_evaluation(outcome: CheckOutcome) -> dg.AssetCheckEvaluation:
         description=outcome.description,
         metadata=outcome.metadata,
         blocking=outcome.spec.blocking,
+        partition=partition,
     )

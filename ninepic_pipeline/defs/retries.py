@@ -16,7 +16,9 @@ RETRY_ON_FAILURE_TAG = "dagster/retry_on_asset_or_op_failure"
 
 
 @contextmanager
-def retried_only_if_transient(context: dg.AssetExecutionContext) -> Iterator[None]:
+def retried_only_if_transient(
+    context: dg.AssetExecutionContext | dg.OpExecutionContext,
+) -> Iterator[None]:
     try:
         yield
     except dg.Failure as failure:

@@ -42,5 +42,5 @@ def build_nightly_batch_schedule(
         job=batch_job,
         cron_schedule=cron_schedule,
         execution_timezone="UTC",
-        description="Every known event's gallery in one run, a run per event inside it.",
+        description="Every known event's gallery in one run of nightly_batch_job.",
     )

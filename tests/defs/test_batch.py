@@ -8,10 +8,13 @@ import dagster as dg
 import pyarrow.parquet as pq
 
 from ninepic_pipeline.defs.assets import gallery_snapshot_asset
+from ninepic_pipeline.defs.resources import NinepicApi
 from tests.conftest import EMPTY, KIDS_DASH, NIGHT_RUN, ORG
 from tests.defs.conftest import FAST_RETRY, QUIET, failure_message, with_api_config
 
 GALLERY_TABLES = sorted(key.path[-1] for key in gallery_snapshot_asset.keys)
+NO_RETRY = "dagster/retry_on_asset_or_op_failure"
+ROW_COUNT = dg.AssetCheckKey(dg.AssetKey("images"), "row_count_matches_api_total")
 
 
 def _batch(defs, instance, keys):
@@ -63,10 +66,17 @@ def test_each_partition_gets_every_check_of_the_asset(defs, instance):
     counted = Counter((e.asset_key.path[-1], e.check_name) for e in evaluations)
     assert counted == dict.fromkeys(declared, len(keys))
     assert all(e.passed for e in evaluations)
-    summary = instance.get_latest_asset_check_evaluation_record(
-        dg.AssetCheckKey(dg.AssetKey("images"), "row_count_matches_api_total")
-    )
+    summary = instance.get_latest_asset_check_evaluation_record(ROW_COUNT)
     assert summary is not None and summary.run_id == result.run_id
+
+
+def test_each_event_keeps_its_own_row_in_a_checks_history(defs, instance):
+    keys = [str(KIDS_DASH), str(NIGHT_RUN), str(EMPTY)]
+    result = _batch(defs, instance, keys)
+    history = instance.event_log_storage.get_asset_check_execution_history(ROW_COUNT, limit=10)
+    assert sorted(record.partition for record in history) == sorted(keys)
+    assert {record.run_id for record in history} == {result.run_id}
+    assert {record.status.value for record in history} == {"SUCCEEDED"}
 
 
 def test_the_batch_publishes_what_a_run_of_the_event_publishes(defs, instance, warehouse):
@@ -92,11 +102,32 @@ def test_a_failing_event_gets_a_failed_run_of_its_own_and_fails_the_night(defs, 
     assert _partition_runs(instance) == {"999999": dg.DagsterRunStatus.FAILURE}
     assert _latest(instance, "images", str(KIDS_DASH)).run_id == result.run_id
     assert instance.get_materialized_partitions(dg.AssetKey("images")) == {str(KIDS_DASH)}
+    # An unknown event stays unknown: retrying the night would not mend it.
+    assert instance.get_run_by_id(result.run_id).tags[NO_RETRY] == "false"
+
+
+def test_a_refused_key_fails_the_night_with_one_request(defs, instance, server):
+    current = defs.resources["ninepic"]
+    refused = NinepicApi(
+        api_key="not-a-key-of-org", org_id=current.org_id, base_url=current.base_url
+    )
+    wrong = dg.Definitions(
+        assets=defs.assets, jobs=defs.jobs, resources={**defs.resources, "ninepic": refused}
+    )
+    server.clear_log()
+    result = _batch(wrong, instance, [str(KIDS_DASH), str(NIGHT_RUN)])
+    assert not result.success
+    message = failure_message(result)
+    assert "403" in message and "\n" not in message and "not-a-key-of-org" not in message
+    assert len(server.request_log) == 1
+    assert _partition_runs(instance) == {}
+    assert instance.get_run_by_id(result.run_id).tags[NO_RETRY] == "false"
 
 
 def test_a_transient_failure_in_the_batch_passes_in_the_events_own_run(defs, instance, server):
     fast = with_api_config(defs, **FAST_RETRY)
-    # More 503s than the batch's two attempts allow, fewer than the event's own run then sees.
+    # More 503s than the batch's two attempts allow; the event's own run is the code
+    # location's gallery_job, with the default retries, and sees none of them.
     server.faults.push(503, times=FAST_RETRY["retry_attempts"], path_contains=f"/{KIDS_DASH}/")
     result = _batch(fast, instance, [str(NIGHT_RUN), str(KIDS_DASH)])
     assert result.success
