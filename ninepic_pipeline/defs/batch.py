@@ -1,7 +1,7 @@
 """One run that materializes every event partition: the cheap way to run many events.
 
 A run per event costs Dagster's bookkeeping (a run record, its event-log database, each
-asset's planned, output and materialization events, each check's three), about 1.5-1.8 s in
+asset's planned, output and materialization events, each check's three), about 1.2-1.8 s in
 SQLite here (benchmarks/many_events.py) for galleries that often take a tenth of that to
 read, and a process start on top when the run is launched. This job reads and publishes every
 known event in its one step, with the asset's own code and one client, and logs each event's
