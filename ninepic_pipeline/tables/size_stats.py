@@ -12,6 +12,7 @@ from ninepic_pipeline.api.models import MAX_SIDE_PX
 from ninepic_pipeline.tables.schemas import IMAGE_SIZE_STATS, in_capture_order, to_frame
 
 SIZE_COLUMNS = ["capture_rank", "width", "height", "megapixels", "orientation"]
+SIDES = ("width", "height")
 
 
 def _summary(values: pd.Series, name: str, as_int: bool) -> dict[str, object]:
@@ -28,44 +29,52 @@ def _summary(values: pd.Series, name: str, as_int: bool) -> dict[str, object]:
     }
 
 
-def _resolutions(sized: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(distinct WIDTHxHEIGHT as one int each, first row of each, how many rows have it)."""
-    width, height = (sized[side].to_numpy("int64") for side in ("width", "height"))
-    return np.unique(width * (MAX_SIDE_PX + 1) + height, return_index=True, return_counts=True)
+def _resolutions(width: np.ndarray, height: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each distinct WIDTHxHEIGHT, how many rows have it), one int per size."""
+    _, first, counts = np.unique(
+        width * (MAX_SIDE_PX + 1) + height, return_index=True, return_counts=True
+    )
+    return first, counts
 
 
-def top_resolution(sized: pd.DataFrame) -> str | None:
+def _top_resolution(
+    width: np.ndarray, height: np.ndarray, first: np.ndarray, counts: np.ndarray
+) -> str | None:
     """The most frequent WIDTHxHEIGHT; a tie goes to the one seen first in capture order."""
-    if sized.empty:
+    if width.size == 0:
         return None
-    _, first, counts = _resolutions(sized)
     # Rows are in capture order, so the earliest first row breaks a tie.
     best = first[np.lexsort((first, -counts))[0]]
-    return f"{int(sized['width'].iloc[best])}x{int(sized['height'].iloc[best])}"
+    return f"{int(width[best])}x{int(height[best])}"
 
 
 def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFrame:
     """One row of size and orientation statistics over an event's `images` table."""
     images = in_capture_order(images)
+    # Arrays of the sized rows, not a filtered frame: a boolean index copies every column.
     known = (images["width"].notna() & images["height"].notna()).to_numpy(dtype=bool)
-    # A boolean index copies every column, a gallery's worth when every photo has its size.
-    sized = images if known.all() else images[known]
-    megapixels = sized["megapixels"].to_numpy(dtype="float64")
-    orientation = sized["orientation"]
+    width, height = (images[side].to_numpy("int64", na_value=0)[known] for side in SIDES)
+    megapixels = images["megapixels"].to_numpy("float64", na_value=np.nan)[known]
+    orientation = images["orientation"]
+
+    def count(value: str) -> int:
+        return int(((orientation == value).to_numpy(bool, na_value=False) & known).sum())
+
+    first, counts = _resolutions(width, height)
     row: dict[str, object] = {
         "image_count": len(images),
-        "sized_count": len(sized),
-        "unknown_size_count": len(images) - len(sized),
+        "sized_count": int(known.sum()),
+        "unknown_size_count": int((~known).sum()),
         **_summary(images["width"], "width", as_int=True),
         **_summary(images["height"], "height", as_int=True),
-        **_summary(sized["megapixels"], "megapixels", as_int=False),
+        **_summary(pd.Series(megapixels, dtype="float64"), "megapixels", as_int=False),
         "megapixels_p05": float(np.percentile(megapixels, 5)) if megapixels.size else None,
         "megapixels_p95": float(np.percentile(megapixels, 95)) if megapixels.size else None,
-        "portrait_count": int((orientation == "portrait").sum()),
-        "landscape_count": int((orientation == "landscape").sum()),
-        "square_count": int((orientation == "square").sum()),
-        "distinct_resolutions": len(_resolutions(sized)[0]),
-        "top_resolution": top_resolution(sized),
+        "portrait_count": count("portrait"),
+        "landscape_count": count("landscape"),
+        "square_count": count("square"),
+        "distinct_resolutions": len(first),
+        "top_resolution": _top_resolution(width, height, first, counts),
         "computed_at": computed_at,
     }
     table = pa.Table.from_pylist([row], schema=IMAGE_SIZE_STATS)
