@@ -12,17 +12,21 @@ UI cannot show is which partitions are still to come: the step logs no planned e
 An event that fails here is then run on its own, as `gallery_job`, in this process: a
 transient failure gets a second try, and a lasting one shows on its partition as a failed run
 with its logs, as it would under the per-event schedule.
+
+Which events are done is read from the instance, never passed between the steps: an event is
+done once its last table's materialization is newer than the start of the night's first run.
+A retry of the run (the production instance retries from the failed step, each attempt
+possibly in a pod of its own) so picks up where the night stopped, and publishes no event twice.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 
 import dagster as dg
 
 from ninepic_pipeline.defs.assets import API_POOL
 from ninepic_pipeline.defs.bi_catalog import refresh_bi_catalog
 from ninepic_pipeline.defs.checks import check_evaluation
-from ninepic_pipeline.defs.gallery import PublishedTable, publish_gallery
+from ninepic_pipeline.defs.gallery import PUBLISHED, PublishedTable, publish_gallery
 from ninepic_pipeline.defs.jobs import EVENT_TAG
 from ninepic_pipeline.defs.partitions import event_id_from_key, event_partitions
 from ninepic_pipeline.defs.resources import NinepicApi
@@ -33,12 +37,30 @@ BATCH_TAG = "ninepic/batch_run"
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-@dataclass(frozen=True)
-class BatchOutcome:
-    """How many events the batch step tried, and the keys of those it could not publish."""
+def _night_started(context: dg.OpExecutionContext) -> float:
+    """When the night's first attempt started: a retried run's root run, else this run."""
+    record = context.instance.get_run_record_by_id(context.run.root_run_id or context.run_id)
+    if record is None:  # the root run was deleted meanwhile: this attempt's start, then
+        record = context.instance.get_run_record_by_id(context.run_id)
+    assert record is not None, "a running step's own run has a record"
+    return record.start_time or record.create_timestamp.timestamp()
 
-    events: int
-    failed: tuple[str, ...]
+
+def _not_done(context: dg.OpExecutionContext, keys: Sequence[str]) -> list[str]:
+    """The keys whose tables were not all published tonight, in their order."""
+    if not keys:
+        return []
+    # The batch logs an event's tables in PUBLISHED order: the last one says all were.
+    done = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(
+            asset_key=dg.AssetKey(PUBLISHED[-1]),
+            asset_partitions=list(keys),
+            after_timestamp=_night_started(context),
+        ),
+        limit=len(keys),
+    ).records
+    published = {record.partition_key for record in done}
+    return [key for key in keys if key not in published]
 
 
 def _one_line(error: Exception) -> str:
@@ -65,8 +87,11 @@ def _report(context: dg.OpExecutionContext, key: str, published: list[PublishedT
 )
 def materialize_every_event(
     context: dg.OpExecutionContext, ninepic: NinepicApi, warehouse: WarehouseResource
-) -> BatchOutcome:
-    keys = context.instance.get_dynamic_partitions(event_partitions.name)
+) -> None:
+    known = context.instance.get_dynamic_partitions(event_partitions.name)
+    keys = _not_done(context, known)
+    if len(keys) < len(known):
+        context.log.info(f"{len(known) - len(keys)} event(s) already published tonight")
     failed: list[str] = []
     with retried_only_if_transient(context), ninepic.open() as client:
         if keys:
@@ -84,7 +109,6 @@ def materialize_every_event(
     if len(failed) < len(keys):
         refresh_bi_catalog(context, warehouse.open())
     context.log.info(f"{len(keys) - len(failed)} of {len(keys)} event(s) materialized")
-    return BatchOutcome(len(keys), tuple(failed))
 
 
 def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> dg.JobDefinition:
@@ -93,14 +117,19 @@ def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> 
     Passed in rather than looked up: a run executed in-process has no repository to ask.
     """
 
-    @dg.op(description="Run gallery_job on its own for each event the batch could not publish.")
-    def run_failed_events_alone(context: dg.OpExecutionContext, outcome: BatchOutcome) -> None:
-        if not outcome.failed:
+    @dg.op(
+        ins={"after": dg.In(dg.Nothing)},
+        description="Run gallery_job on its own for each event the batch could not publish.",
+    )
+    def run_failed_events_alone(context: dg.OpExecutionContext) -> None:
+        known = context.instance.get_dynamic_partitions(event_partitions.name)
+        failed = _not_done(context, known)
+        if not failed:
             return
         job = gallery_job_def()
         still_failed: list[str] = []
         worth_a_retry = False
-        for key in outcome.failed:
+        for key in failed:
             result = job.execute_in_process(
                 instance=context.instance,
                 partition_key=key,
@@ -119,7 +148,7 @@ def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> 
             # the failures was transient.
             with retried_only_if_transient(context):
                 raise dg.Failure(
-                    description=f"{len(still_failed)} of {outcome.events} event run(s) failed: "
+                    description=f"{len(still_failed)} of {len(known)} event run(s) failed: "
                     + ", ".join(still_failed),
                     allow_retries=worth_a_retry,
                 )
@@ -130,6 +159,6 @@ def build_nightly_batch_job(gallery_job_def: Callable[[], dg.JobDefinition]) -> 
         executor_def=dg.in_process_executor,
     )
     def nightly_batch_job() -> None:
-        run_failed_events_alone(materialize_every_event())
+        run_failed_events_alone(after=materialize_every_event())
 
     return nightly_batch_job

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
+import shutil
 from collections import Counter
+from pathlib import Path
 
 import dagster as dg
 import pyarrow.parquet as pq
@@ -135,6 +138,40 @@ def test_a_transient_failure_in_the_batch_passes_in_the_events_own_run(defs, ins
     runs = instance.get_runs(dg.RunsFilter(tags={"ninepic/batch_run": result.run_id}))
     assert [run.tags["dagster/partition"] for run in runs] == [str(KIDS_DASH)]
     assert _latest(instance, "images", str(NIGHT_RUN)).run_id == result.run_id
+
+
+def nightly_batch_job() -> dg.JobDefinition:
+    """The code location's batch job as a re-execution rebuilds it (by import, as a pod would)."""
+    return importlib.import_module("ninepic_pipeline.definitions").defs.resolve_job_def(
+        "nightly_batch_job"
+    )
+
+
+def _gallery_runs(instance) -> list[str]:
+    runs = instance.get_runs(dg.RunsFilter(job_name="gallery_job"))
+    return sorted(run.tags["dagster/partition"] for run in runs)
+
+
+def test_a_retry_from_the_failed_step_needs_nothing_stored_and_publishes_no_event_twice(
+    defs, instance
+):
+    instance.add_dynamic_partitions("events", [str(KIDS_DASH), "999999"])
+    job = dg.reconstructable(nightly_batch_job)
+    with dg.execute_job(job, instance=instance, run_config=QUIET) as first:
+        assert not first.success
+    # The production instance retries from the failed step, maybe in a pod of its own: nothing
+    # the first attempt kept on its disk is there.
+    shutil.rmtree(Path(instance.storage_directory()) / first.run_id, ignore_errors=True)
+    options = dg.ReexecutionOptions.from_failure(first.run_id, instance)
+    with dg.execute_job(job, instance, run_config=QUIET, reexecution_options=options) as retry:
+        assert not retry.success
+        assert failure_message(retry) == "1 of 2 event run(s) failed: 999999"
+    published = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("images"), asset_partitions=[str(KIDS_DASH)]),
+        limit=10,
+    ).records
+    assert [record.run_id for record in published] == [first.run_id]
+    assert _gallery_runs(instance) == ["999999", "999999"]  # one run of its own per attempt
 
 
 def test_batched_schedule_is_a_single_run_at_the_same_hour(defs):
