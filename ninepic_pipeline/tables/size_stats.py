@@ -15,9 +15,10 @@ SIZE_COLUMNS = ["capture_rank", "width", "height", "megapixels", "orientation"]
 SIDES = ("width", "height")
 
 
-def _summary(values: pd.Series, name: str, as_int: bool) -> dict[str, object]:
-    """min/max/mean/median of the known values: nulls are left out, as SQL's aggregates do."""
-    known = values.dropna().to_numpy(dtype="float64")
+def _summary(values: np.ndarray, name: str, as_int: bool) -> dict[str, object]:
+    """min/max/mean/median of the known values: NaN (unknown) is left out, as SQL's aggregates
+    leave out nulls."""
+    known = values[~np.isnan(values)]
     if known.size == 0:
         return {f"{name}_{stat}": None for stat in ("min", "max", "mean", "median")}
     extreme = int if as_int else float
@@ -52,8 +53,9 @@ def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFram
     """One row of size and orientation statistics over an event's `images` table."""
     images = in_capture_order(images)
     # Arrays of the sized rows, not a filtered frame: a boolean index copies every column.
-    known = (images["width"].notna() & images["height"].notna()).to_numpy(dtype=bool)
-    width, height = (images[side].to_numpy("int64", na_value=0)[known] for side in SIDES)
+    sides = {side: images[side].to_numpy("float64", na_value=np.nan) for side in SIDES}
+    known = ~(np.isnan(sides["width"]) | np.isnan(sides["height"]))
+    width, height = (sides[side][known].astype("int64") for side in SIDES)
     megapixels = images["megapixels"].to_numpy("float64", na_value=np.nan)[known]
     orientation = images["orientation"]
 
@@ -65,9 +67,9 @@ def image_size_stats(images: pd.DataFrame, computed_at: datetime) -> pd.DataFram
         "image_count": len(images),
         "sized_count": int(known.sum()),
         "unknown_size_count": int((~known).sum()),
-        **_summary(images["width"], "width", as_int=True),
-        **_summary(images["height"], "height", as_int=True),
-        **_summary(pd.Series(megapixels, dtype="float64"), "megapixels", as_int=False),
+        **_summary(sides["width"], "width", as_int=True),
+        **_summary(sides["height"], "height", as_int=True),
+        **_summary(megapixels, "megapixels", as_int=False),
         "megapixels_p05": float(np.percentile(megapixels, 5)) if megapixels.size else None,
         "megapixels_p95": float(np.percentile(megapixels, 95)) if megapixels.size else None,
         "portrait_count": count("portrait"),
