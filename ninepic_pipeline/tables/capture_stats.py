@@ -7,8 +7,14 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
-from ninepic_pipeline.tables.schemas import CAPTURE_ORDER_STATS, in_capture_order, to_frame
+from ninepic_pipeline.tables.schemas import (
+    CAPTURE_ORDER_STATS,
+    arrow_columns,
+    in_capture_order,
+    to_frame,
+)
 
 CAPTURE_COLUMNS = ["capture_rank", "image_id", "width", "height", "orientation"]
 
@@ -25,25 +31,29 @@ def _run_starts(*columns: np.ndarray) -> np.ndarray:
     return np.flatnonzero(np.concatenate([[True], changed]))
 
 
-def resolution_runs(images: pd.DataFrame) -> tuple[int, int]:
+def resolution_runs(images: pa.Table) -> tuple[int, int]:
     """(maximal runs of equal (width, height), length of the longest); unknown is a value."""
-    if images.empty:
+    if not images.num_rows:
         return 0, 0
-    sides = [images[side].fillna(_UNKNOWN_SIDE).to_numpy("int64") for side in ("width", "height")]
+    sides = [
+        pc.fill_null(images.column(side), _UNKNOWN_SIDE).to_numpy() for side in ("width", "height")
+    ]
     starts = _run_starts(*sides)
-    return len(starts), int(np.diff(np.append(starts, len(images))).max())
+    return len(starts), int(np.diff(np.append(starts, images.num_rows)).max())
 
 
-def orientation_switches(images: pd.DataFrame) -> int:
+def orientation_switches(images: pa.Table) -> int:
     """Adjacent pairs whose orientation differs; unknown counts as an orientation of its own."""
-    if len(images) < 2:
+    if images.num_rows < 2:
         return 0
-    codes, _ = pd.factorize(images["orientation"])  # unknown (null) gets a code of its own: -1
-    return len(_run_starts(codes)) - 1
+    orientation = images.column("orientation")
+    # Each row's position among the distinct values (null is one of them, matched like any).
+    codes = pc.index_in(orientation, value_set=pc.unique(orientation), skip_nulls=False)
+    return len(_run_starts(codes.to_numpy())) - 1
 
 
 def capture_order_stats(
-    images: pd.DataFrame,
+    images: pa.Table | pd.DataFrame,
     pages: pd.DataFrame,
     timeline_total: int | None,
     computed_at: datetime,
@@ -51,18 +61,19 @@ def capture_order_stats(
     drift_accepted: bool = False,
 ) -> pd.DataFrame:
     """One row over an event's `images` and the `gallery_pages` of the read that produced them."""
-    images = in_capture_order(images)
+    images = in_capture_order(arrow_columns(images, CAPTURE_COLUMNS))
+    ids = images.column("image_id")
     pages = pages.sort_values("page")
     api_total = int(pages["total"].iloc[-1]) if len(pages) else 0
     runs, longest = resolution_runs(images)
     row = {
-        "image_count": len(images),
+        "image_count": images.num_rows,
         "api_total": api_total,
         "pages_fetched": len(pages),
         "page_size": int(pages["page_size"].iloc[-1]) if len(pages) else 0,
         "duplicates_dropped": int(pages["images"].sum() - pages["new_images"].sum()),
-        "first_image_id": images["image_id"].iloc[0] if len(images) else None,
-        "last_image_id": images["image_id"].iloc[-1] if len(images) else None,
+        "first_image_id": ids[0].as_py() if len(ids) else None,
+        "last_image_id": ids[-1].as_py() if len(ids) else None,
         "resolution_runs": runs,
         "longest_resolution_run": longest,
         "orientation_switches": orientation_switches(images),

@@ -7,6 +7,7 @@ null-typed column. Nullable integers stay int64; timestamps are microseconds in 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -250,10 +251,20 @@ TABLE_SCHEMAS: dict[str, pa.Schema] = {
 _PANDAS_TYPES = {pa.int64(): pd.Int64Dtype(), pa.float64(): pd.Float64Dtype()}
 
 
-def in_capture_order(images: pd.DataFrame) -> pd.DataFrame:
+def arrow_columns(images: pa.Table | pd.DataFrame, columns: list[str]) -> pa.Table:
+    """`columns` of a table as Arrow: selected as they are (no copy) from an Arrow table, and
+    converted from a pandas frame (the statistics take either)."""
+    if isinstance(images, pd.DataFrame):
+        return pa.Table.from_pandas(images[columns], preserve_index=False)
+    return images.select(columns)
+
+
+def in_capture_order(images: pa.Table) -> pa.Table:
     """`images` sorted by capture_rank; as it comes (no copy) when it already is."""
-    ranks = images["capture_rank"]
-    return images if ranks.is_monotonic_increasing else images.sort_values("capture_rank")
+    ranks = images.column("capture_rank").to_numpy()
+    if np.all(ranks[1:] >= ranks[:-1]):
+        return images
+    return images.sort_by("capture_rank")
 
 
 def to_frame(table: pa.Table) -> pd.DataFrame:

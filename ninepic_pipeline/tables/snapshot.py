@@ -8,7 +8,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from ninepic_pipeline.api.models import Gallery, Timeline
-from ninepic_pipeline.tables.capture_stats import CAPTURE_COLUMNS, capture_order_stats
+from ninepic_pipeline.tables.capture_stats import capture_order_stats
 from ninepic_pipeline.tables.checks import (
     CheckOutcome,
     check_capture_stats,
@@ -35,7 +35,7 @@ from ninepic_pipeline.tables.images import (
     images_without_urls,
 )
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
-from ninepic_pipeline.tables.size_stats import SIZE_COLUMNS, image_size_stats
+from ninepic_pipeline.tables.size_stats import image_size_stats
 from ninepic_pipeline.tables.streamed import StreamedTable
 from ninepic_pipeline.tables.timeline import capture_timeline_table
 
@@ -94,10 +94,10 @@ def _statistics(
     gallery: Gallery, timeline: Timeline, images: pa.Table, computed_at: datetime
 ) -> dict[str, pa.Table]:
     pages = gallery_pages_table(gallery)
-    # Each statistic converts only the columns it reads: the URLs never become pandas.
-    size = image_size_stats(to_frame(images.select(SIZE_COLUMNS)), computed_at)
+    # The statistics run in Arrow over the columns they read, so no column becomes pandas.
+    size = image_size_stats(images, computed_at)
     capture = capture_order_stats(
-        to_frame(images.select(CAPTURE_COLUMNS)),
+        images,
         to_frame(pages),
         timeline.total,
         computed_at,
