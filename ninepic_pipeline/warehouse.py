@@ -18,6 +18,7 @@ time: for the moment they take, a reader may see some of the new tables beside o
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import time
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
@@ -260,19 +262,48 @@ def _superseded(storage: Storage, staged: str, target: str) -> bool:
         return False
 
 
+def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
+    """The columns worth a dictionary: those whose values repeat in `sample`, a table's first
+    rows.
+
+    A column of distinct values (ids, ranks, URLs) only grows a dictionary until Parquet falls
+    back to plain encoding, and the writer holds that column's pages of the row group until
+    then: at 128k rows, 30-50 MB more than plain encoding, for a file no smaller.
+    """
+    return [
+        field.name
+        for field, column in zip(sample.schema, sample.columns, strict=True)
+        if pa.types.is_null(field.type)
+        or pc.count_distinct(column, mode="all").as_py() <= sample.num_rows // 2
+    ]
+
+
 def _write_parquet(data: Data, handle: BinaryIO) -> None:
     if isinstance(data, pa.Table):
-        pq.write_table(data, handle, row_group_size=ROW_GROUP_SIZE, **PARQUET_OPTIONS)
+        dictionary = dictionary_columns(data.slice(0, ROW_GROUP_SIZE))
+        pq.write_table(
+            data,
+            handle,
+            row_group_size=ROW_GROUP_SIZE,
+            use_dictionary=dictionary,
+            **PARQUET_OPTIONS,
+        )
     else:
         _write_batches(data, handle)
 
 
 def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
     """Row groups of ROW_GROUP_SIZE from batches of any size: memory holds one row group."""
-    with pq.ParquetWriter(handle, data.schema, **PARQUET_OPTIONS) as writer:
+    batches = data.batches()
+    first = next(batches, None)
+    sample = data.schema.empty_table() if first is None else first
+    dictionary = dictionary_columns(sample)
+    with pq.ParquetWriter(
+        handle, data.schema, use_dictionary=dictionary, **PARQUET_OPTIONS
+    ) as writer:
         pending: list[pa.RecordBatch] = []
         rows = 0
-        for batch in data.batches():
+        for batch in itertools.chain([] if first is None else [first], batches):
             pending.append(batch)
             rows += batch.num_rows
             while rows >= ROW_GROUP_SIZE:

@@ -165,6 +165,52 @@ def test_streamed_table_is_written_in_whole_row_groups(tmp_path):
     assert parquet.metadata.row_group(0).column(0).statistics.max == ROW_GROUP_SIZE - 1
 
 
+def _dictionary_encoded(path: Path) -> dict[str, bool]:
+    metadata = pq.ParquetFile(path).metadata
+    return {
+        metadata.schema.column(i).name: any(
+            "DICTIONARY" in encoding
+            for group in range(metadata.num_row_groups)
+            for encoding in metadata.row_group(group).column(i).encodings
+        )
+        for i in range(metadata.num_columns)
+    }
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path, streamed):
+    from ninepic_pipeline.tables.streamed import StreamedTable
+
+    rows = 50_000
+    table = pa.table(
+        {
+            "photo": [f"photo-{n:06d}" for n in range(rows)],  # one value a row
+            "rank": pa.array(range(rows), pa.int64()),
+            "orientation": ["portrait", "landscape"] * (rows // 2),  # two values
+            "page": pa.array([n // 100 for n in range(rows)], pa.int64()),  # 100 rows a value
+            "nothing": pa.nulls(rows, pa.string()),
+        }
+    )
+    data = StreamedTable(table.schema, rows, lambda: iter(table.to_batches(9_000)))
+    path = Warehouse(tmp_path).write("t", data if streamed else table, 1)
+    assert _dictionary_encoded(Path(path)) == {
+        "photo": False,
+        "rank": False,
+        "orientation": True,
+        "page": True,
+        "nothing": True,
+    }
+    assert pq.read_table(path).equals(table)
+
+
+def test_an_empty_streamed_table_is_written_with_its_schema(tmp_path):
+    from ninepic_pipeline.tables.streamed import StreamedTable
+
+    schema = pa.schema([pa.field("n", pa.int64())])
+    path = Warehouse(tmp_path).write("t", StreamedTable(schema, 0, lambda: iter([])), 1)
+    assert pq.read_table(path).schema.equals(schema) and pq.read_table(path).num_rows == 0
+
+
 def test_a_late_recovery_never_brings_back_older_tables(warehouse):
     """A crashed run's commit, rolled forward after a newer commit, leaves the newer file."""
     with warehouse.transaction() as transaction:
