@@ -63,6 +63,16 @@ def open_storage(root: str | os.PathLike[str]) -> Storage:
     return LocalStorage(Path(text.removeprefix("file://")).expanduser().resolve())
 
 
+def _entries(path: Path) -> list[Path]:
+    """A folder's entries; none when it does not exist. Listed without a check first: another
+    run's commit removes an emptied `_staging` folder, and one that went between a check and
+    the listing failed a concurrent run's recovery."""
+    try:
+        return list(path.iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def _join(*keys: str) -> str:
     return "/".join(k.strip("/") for k in keys if k.strip("/"))
 
@@ -116,22 +126,14 @@ class LocalStorage:
         return self._path(key).exists()
 
     def files(self, folder: str, suffix: str) -> list[str]:
-        path = self._path(folder)
-        if not path.is_dir():
-            return []
         return sorted(
             _join(folder, p.name)
-            for p in path.iterdir()
+            for p in _entries(self._path(folder))
             if p.is_file() and p.name.endswith(suffix) and not p.name.startswith(".")
         )
 
     def folders(self, folder: str) -> list[str]:
-        path = self._path(folder)
-        return (
-            sorted(_join(folder, p.name) for p in path.iterdir() if p.is_dir())
-            if (path.is_dir())
-            else []
-        )
+        return sorted(_join(folder, p.name) for p in _entries(self._path(folder)) if p.is_dir())
 
     def age_s(self, key: str, now: float) -> float:
         return now - self.mtime(key)

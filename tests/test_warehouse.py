@@ -234,3 +234,17 @@ def test_a_late_recovery_never_brings_back_older_tables(warehouse):
     warehouse.recover()
     assert _values(warehouse, "a", 7) == [1]
     assert not (warehouse.local_root / STAGING).exists()
+
+
+def test_listing_a_folder_that_is_gone_or_a_file_finds_nothing(tmp_path):
+    from ninepic_pipeline.storage import LocalStorage
+
+    storage = LocalStorage(tmp_path)
+    (tmp_path / "_staging" / "run-1").mkdir(parents=True)
+    (tmp_path / "_staging" / "a.parquet").write_bytes(b"x")
+    assert storage.folders("_staging") == ["_staging/run-1"]
+    assert storage.files("_staging", ".parquet") == ["_staging/a.parquet"]
+    # What a concurrent commit's clean-up leaves a run listing `_staging` to find.
+    storage.remove_tree("_staging")
+    assert storage.folders("_staging") == [] and storage.files("_staging", ".parquet") == []
+    assert storage.folders("_staging/a.parquet") == []
