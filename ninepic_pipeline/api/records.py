@@ -110,7 +110,13 @@ class PhotoColumns:
         self._flush()
         table = pa.Table.from_batches(self._batches, PHOTO_SCHEMA)
         self._batches = []
-        return table
+        # The ids in one piece: the dedupe and the checks sort them, which needs them
+        # contiguous, and one copy here spares each of them a copy of its own (40 MB at 1M).
+        ids = table.column("image_id").combine_chunks()
+        return table.set_column(_ID_COLUMN, PHOTO_SCHEMA.field(_ID_COLUMN), pa.chunked_array([ids]))
+
+
+_ID_COLUMN = PHOTO_SCHEMA.get_field_index("image_id")
 
 
 def _empty_lists() -> dict[str, list[Any]]:
@@ -134,8 +140,9 @@ def repeated_rows(ids: pa.ChunkedArray | pa.Array) -> np.ndarray:
     of a million ids costs over 100 MB.
     """
     if isinstance(ids, pa.ChunkedArray):
-        # `take` from a chunked array concatenates its chunks on every call: once is enough.
-        ids = ids.combine_chunks()
+        # `take` from a chunked array concatenates its chunks on every call: once is enough,
+        # and not at all for one chunk (a read's ids, see `PhotoColumns.table`).
+        ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
     order = pc.sort_indices(ids)  # stable: equal ids stay in row order, the first one first
     rows = len(order)
     same_as_previous = np.zeros(rows, dtype=bool)
