@@ -23,61 +23,87 @@ def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
 
 
 URL_COLUMNS = ("img_url", "thumbnail_url", "original_url")
-# Everything in `images` but the URLs: what the statistics and checks read, held in memory.
-IMAGES_WITHOUT_URLS = pa.schema([f for f in IMAGES if f.name not in URL_COLUMNS])
+SIZE_COLUMNS = ("megapixels", "aspect_ratio", "orientation")
+# The `images` columns a snapshot holds in memory, for its checks, statistics and history; the
+# URLs, the size columns and fetched_at are made batch by batch while the file is written (the
+# size columns are functions of the sides, fetched_at of the page).
+HELD_COLUMNS = ("image_id", "capture_rank", "page", "width", "height", "first_seen_at")
+IMAGES_HELD = pa.schema([IMAGES.field(name) for name in HELD_COLUMNS])
 
 
-def images_without_urls(gallery: Gallery, first_seen_at: pa.Array | None = None) -> pa.Table:
-    """One row per photo, in the API's capture order, with its derived size columns.
+def images_held(gallery: Gallery, first_seen_at: pa.Array | None = None) -> pa.Table:
+    """One row per photo, in the API's capture order: the `images` columns held in memory.
 
     `first_seen_at` comes from the history (`tables.history.first_seen_at`); without it every
     photo counts as first seen when its page was read.
     """
     photos = gallery.photos
-    width, height = photos.column("width"), photos.column("height")
-    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
-    page = photos.column("page")
-    read_pages = pa.array([read.page for read in gallery.pages], pa.int64())
-    read_times = pa.array([read.fetched_at for read in gallery.pages], TIMESTAMP)
     columns = {
         "image_id": photos.column("image_id"),
         "capture_rank": pa.chunked_array(
             [np.arange(1, photos.num_rows + 1, dtype=np.int64)], pa.int64()
         ),
-        "page": page,
-        "width": width,
-        "height": height,
-        "megapixels": pc.divide(pc.multiply(width_f, height_f), 1e6),
-        "aspect_ratio": pc.divide(width_f, height_f),
-        "orientation": orientation(width, height),
-        "fetched_at": pc.take(read_times, pc.index_in(page, read_pages)),
+        "page": photos.column("page"),
+        "width": photos.column("width"),
+        "height": photos.column("height"),
+        "first_seen_at": _fetched_at(gallery, photos.column("page"))
+        if first_seen_at is None
+        else first_seen_at,
     }
-    columns["first_seen_at"] = columns["fetched_at"] if first_seen_at is None else first_seen_at
-    return pa.table(columns, schema=IMAGES_WITHOUT_URLS)
+    return pa.table(columns, schema=IMAGES_HELD)
 
 
-def images_streamed(gallery: Gallery, without_urls: pa.Table) -> StreamedTable:
-    """The whole `images` table, its URL columns read back from the gallery batch by batch."""
+def with_size_columns(images: pa.Table, names: tuple[str, ...] = SIZE_COLUMNS) -> pa.Table:
+    """`images` with the size columns `names` appended, computed from its width and height."""
+    width, height = images.column("width"), images.column("height")
+    for name in names:
+        images = images.append_column(IMAGES.field(name), _size_column(name, width, height))
+    return images
+
+
+def _size_column(name: str, width: pa.ChunkedArray, height: pa.ChunkedArray) -> pa.ChunkedArray:
+    if name == "orientation":
+        return orientation(width, height)
+    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
+    if name == "megapixels":
+        return pc.divide(pc.multiply(width_f, height_f), 1e6)
+    if name == "aspect_ratio":
+        return pc.divide(width_f, height_f)
+    raise ValueError(f"{name!r} is not a size column of images")
+
+
+def _fetched_at(gallery: Gallery, page: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
+    read_pages = pa.array([read.page for read in gallery.pages], pa.int64())
+    read_times = pa.array([read.fetched_at for read in gallery.pages], TIMESTAMP)
+    return pc.take(read_times, pc.index_in(page, read_pages))
+
+
+def images_streamed(gallery: Gallery, held: pa.Table) -> StreamedTable:
+    """The whole `images` table, from the held columns (`images_held`) and the URL columns read
+    back from the gallery, batch by batch."""
 
     def batches() -> Iterator[pa.RecordBatch]:
         offset = 0
         for urls in gallery.url_batches():
-            rows = without_urls.slice(offset, urls.num_rows)
+            rows = with_size_columns(held.slice(offset, urls.num_rows))
+            rows = rows.append_column(
+                IMAGES.field("fetched_at"), _fetched_at(gallery, rows.column("page"))
+            )
             offset += urls.num_rows
             columns = [
                 urls.column(name) if name in URL_COLUMNS else rows.column(name)
                 for name in IMAGES.names
             ]
             yield from pa.Table.from_arrays(columns, schema=IMAGES).to_batches()
-        if offset != without_urls.num_rows:
-            raise ValueError(f"{offset} URL rows for {without_urls.num_rows} photos")
+        if offset != held.num_rows:
+            raise ValueError(f"{offset} URL rows for {held.num_rows} photos")
 
-    return StreamedTable(IMAGES, without_urls.num_rows, batches)
+    return StreamedTable(IMAGES, held.num_rows, batches)
 
 
 def images_table(gallery: Gallery) -> pa.Table:
     """`images` whole in memory: for small galleries and tests; the pipeline streams it."""
-    return images_streamed(gallery, images_without_urls(gallery)).read_all()
+    return images_streamed(gallery, images_held(gallery)).read_all()
 
 
 def gallery_pages_table(gallery: Gallery) -> pa.Table:

@@ -31,8 +31,9 @@ from ninepic_pipeline.tables.history import (
 )
 from ninepic_pipeline.tables.images import (
     gallery_pages_table,
+    images_held,
     images_streamed,
-    images_without_urls,
+    with_size_columns,
 )
 from ninepic_pipeline.tables.schemas import TABLE_SCHEMAS, conform, to_frame
 from ninepic_pipeline.tables.size_stats import image_size_stats
@@ -79,7 +80,7 @@ def gallery_snapshot(
     """
     ids = gallery.photos.column("image_id")
     rows = rows_in_history(ids, history)
-    images = images_without_urls(gallery, first_seen_at(ids, history, computed_at, rows))
+    images = images_held(gallery, first_seen_at(ids, history, computed_at, rows))
     tables = {
         "images": images_streamed(gallery, images),
         **_statistics(gallery, timeline, images, computed_at),
@@ -94,10 +95,12 @@ def _statistics(
     gallery: Gallery, timeline: Timeline, images: pa.Table, computed_at: datetime
 ) -> dict[str, pa.Table]:
     pages = gallery_pages_table(gallery)
-    # The statistics run in Arrow over the columns they read, so no column becomes pandas.
-    size = image_size_stats(images, computed_at)
+    # The statistics run in Arrow over the columns they read, so no column becomes pandas;
+    # the size columns they read exist only while they run.
+    sized = with_size_columns(images, ("megapixels", "orientation"))
+    size = image_size_stats(sized, computed_at)
     capture = capture_order_stats(
-        images,
+        sized,
         to_frame(pages),
         timeline.total,
         computed_at,
