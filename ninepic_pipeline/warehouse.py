@@ -18,7 +18,6 @@ time: for the moment they take, a reader may see some of the new tables beside o
 from __future__ import annotations
 
 import contextlib
-import itertools
 import json
 import os
 import time
@@ -294,16 +293,13 @@ def _write_parquet(data: Data, handle: BinaryIO) -> None:
 
 def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
     """Row groups of ROW_GROUP_SIZE from batches of any size: memory holds one row group."""
-    batches = data.batches()
-    first = next(batches, None)
-    sample = data.schema.empty_table() if first is None else first
-    dictionary = dictionary_columns(sample)
-    with pq.ParquetWriter(
-        handle, data.schema, use_dictionary=dictionary, **PARQUET_OPTIONS
-    ) as writer:
+    with contextlib.ExitStack() as stack:
+        writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []
         rows = 0
-        for batch in itertools.chain([] if first is None else [first], batches):
+        for batch in data.batches():
+            if writer is None:  # the first batch is the sample of which columns repeat
+                writer = stack.enter_context(_batch_writer(handle, data.schema, batch))
             pending.append(batch)
             rows += batch.num_rows
             while rows >= ROW_GROUP_SIZE:
@@ -311,5 +307,17 @@ def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
                 writer.write_table(group.slice(0, ROW_GROUP_SIZE), ROW_GROUP_SIZE)
                 rest = group.slice(ROW_GROUP_SIZE)
                 pending, rows = rest.to_batches(), rest.num_rows
+        if writer is None:
+            writer = stack.enter_context(
+                _batch_writer(handle, data.schema, data.schema.empty_table())
+            )
         if rows:
             writer.write_table(pa.Table.from_batches(pending, data.schema), ROW_GROUP_SIZE)
+
+
+def _batch_writer(
+    handle: BinaryIO, schema: pa.Schema, sample: pa.RecordBatch | pa.Table
+) -> pq.ParquetWriter:
+    return pq.ParquetWriter(
+        handle, schema, use_dictionary=dictionary_columns(sample), **PARQUET_OPTIONS
+    )

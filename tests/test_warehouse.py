@@ -244,7 +244,8 @@ def test_listing_a_folder_that_is_gone_or_a_file_finds_nothing(tmp_path):
     (tmp_path / "_staging" / "a.parquet").write_bytes(b"x")
     assert storage.folders("_staging") == ["_staging/run-1"]
     assert storage.files("_staging", ".parquet") == ["_staging/a.parquet"]
+    assert storage.folders("_staging/a.parquet") == []
+    assert storage.files("_staging/a.parquet", ".parquet") == []
     # What a concurrent commit's clean-up leaves a run listing `_staging` to find.
     storage.remove_tree("_staging")
     assert storage.folders("_staging") == [] and storage.files("_staging", ".parquet") == []
-    assert storage.folders("_staging/a.parquet") == []

@@ -16,7 +16,7 @@ import pyarrow.compute as pc
 from ninepic_pipeline.api import Gallery, NinepicClient, Timeline
 from ninepic_pipeline.defs.metadata import appended_metadata, table_metadata
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
-from ninepic_pipeline.memory import return_freed_memory
+from ninepic_pipeline.memory import configure_allocators
 from ninepic_pipeline.tables import TABLE_SCHEMAS
 from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
 from ninepic_pipeline.tables.history import (
@@ -69,7 +69,7 @@ def publish_gallery(
     `BlockingChecksFailed` when a blocking check stops it: the previous tables stay whole.
     """
     with ExitStack() as cleanup:
-        return_freed_memory()
+        configure_allocators()
         gallery = cleanup.enter_context(client.fetch_gallery(event_id))
         timeline = client.timeline_days(event_id)
         if not timeline.available:

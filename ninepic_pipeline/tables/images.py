@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import numpy as np
 import pyarrow as pa
@@ -23,15 +24,23 @@ def orientation(width: pa.Array, height: pa.Array) -> pa.Array:
 
 
 URL_COLUMNS = ("img_url", "thumbnail_url", "original_url")
-SIZE_COLUMNS = ("megapixels", "aspect_ratio", "orientation")
-# The `images` columns a snapshot holds in memory, for its checks, statistics and history; the
-# URLs, the size columns and fetched_at are made batch by batch while the file is written (the
-# size columns are functions of the sides, fetched_at of the page).
+# Functions of a photo's sides, made when they are needed rather than held.
+DERIVED_SIZE_COLUMNS = ("megapixels", "aspect_ratio", "orientation")
+# The `images` columns a snapshot holds in memory: the id, rank and sides its checks,
+# statistics and history read, the page for fetched_at, and first_seen_at from the history. The
+# URLs, the derived size columns and fetched_at are made batch by batch as the file is written.
 HELD_COLUMNS = ("image_id", "capture_rank", "page", "width", "height", "first_seen_at")
 IMAGES_HELD = pa.schema([IMAGES.field(name) for name in HELD_COLUMNS])
 
+_RATIOS: dict[str, Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.ChunkedArray]] = {
+    "megapixels": lambda width, height: pc.divide(pc.multiply(width, height), 1e6),
+    "aspect_ratio": lambda width, height: pc.divide(width, height),
+}
 
-def images_held(gallery: Gallery, first_seen_at: pa.Array | None = None) -> pa.Table:
+
+def images_held(
+    gallery: Gallery, first_seen_at: pa.Array | pa.ChunkedArray | None = None
+) -> pa.Table:
     """One row per photo, in the API's capture order: the `images` columns held in memory.
 
     `first_seen_at` comes from the history (`tables.history.first_seen_at`); without it every
@@ -46,49 +55,47 @@ def images_held(gallery: Gallery, first_seen_at: pa.Array | None = None) -> pa.T
         "page": photos.column("page"),
         "width": photos.column("width"),
         "height": photos.column("height"),
-        "first_seen_at": _fetched_at(gallery, photos.column("page"))
+        "first_seen_at": fetch_times(gallery)(photos.column("page"))
         if first_seen_at is None
         else first_seen_at,
     }
     return pa.table(columns, schema=IMAGES_HELD)
 
 
-def with_size_columns(images: pa.Table, names: tuple[str, ...] = SIZE_COLUMNS) -> pa.Table:
-    """`images` with the size columns `names` appended, computed from its width and height."""
+def with_size_columns(images: pa.Table, names: tuple[str, ...] = DERIVED_SIZE_COLUMNS) -> pa.Table:
+    """`images` with the derived size columns `names` appended, computed from its sides."""
     width, height = images.column("width"), images.column("height")
+    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
     for name in names:
-        images = images.append_column(IMAGES.field(name), _size_column(name, width, height))
+        if name == "orientation":
+            column = orientation(width, height)
+        else:
+            column = _RATIOS[name](width_f, height_f)
+        images = images.append_column(IMAGES.field(name), column)
     return images
 
 
-def _size_column(name: str, width: pa.ChunkedArray, height: pa.ChunkedArray) -> pa.ChunkedArray:
-    if name == "orientation":
-        return orientation(width, height)
-    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
-    if name == "megapixels":
-        return pc.divide(pc.multiply(width_f, height_f), 1e6)
-    if name == "aspect_ratio":
-        return pc.divide(width_f, height_f)
-    raise ValueError(f"{name!r} is not a size column of images")
-
-
-def _fetched_at(gallery: Gallery, page: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray | pa.Array:
-    read_pages = pa.array([read.page for read in gallery.pages], pa.int64())
-    read_times = pa.array([read.fetched_at for read in gallery.pages], TIMESTAMP)
-    return pc.take(read_times, pc.index_in(page, read_pages))
+def fetch_times(gallery: Gallery) -> Callable[[pa.ChunkedArray], pa.ChunkedArray]:
+    """Each row's fetched_at from its page: a list of times indexed by page number, built once
+    per gallery (pages are numbered from 1, at most `SnapshotPolicy.max_pages`)."""
+    by_page: list[datetime | None] = [None] * (max((r.page for r in gallery.pages), default=0) + 1)
+    for read in gallery.pages:
+        by_page[read.page] = read.fetched_at
+    times = pa.array(by_page, TIMESTAMP)
+    return lambda page: pc.take(times, page)
 
 
 def images_streamed(gallery: Gallery, held: pa.Table) -> StreamedTable:
     """The whole `images` table, from the held columns (`images_held`) and the URL columns read
     back from the gallery, batch by batch."""
 
+    fetched_at = fetch_times(gallery)
+
     def batches() -> Iterator[pa.RecordBatch]:
         offset = 0
         for urls in gallery.url_batches():
             rows = with_size_columns(held.slice(offset, urls.num_rows))
-            rows = rows.append_column(
-                IMAGES.field("fetched_at"), _fetched_at(gallery, rows.column("page"))
-            )
+            rows = rows.append_column(IMAGES.field("fetched_at"), fetched_at(rows.column("page")))
             offset += urls.num_rows
             columns = [
                 urls.column(name) if name in URL_COLUMNS else rows.column(name)

@@ -255,7 +255,11 @@ def arrow_columns(images: pa.Table | pd.DataFrame, columns: list[str]) -> pa.Tab
     """`columns` of a table as Arrow: selected as they are (no copy) from an Arrow table, and
     converted from a pandas frame (the statistics take either)."""
     if isinstance(images, pd.DataFrame):
-        return pa.Table.from_pandas(images[columns], preserve_index=False)
+        table = pa.Table.from_pandas(images[columns], preserve_index=False)
+        # A frame's dtypes are its own (categorical labels, all-None objects): cast to the
+        # declared types, which the statistics are written for.
+        declared = pa.schema([IMAGES.field(name).with_nullable(True) for name in columns])
+        return table.cast(declared)
     return images.select(columns)
 
 

@@ -95,8 +95,8 @@ def _statistics(
     gallery: Gallery, timeline: Timeline, images: pa.Table, computed_at: datetime
 ) -> dict[str, pa.Table]:
     pages = gallery_pages_table(gallery)
-    # The statistics run in Arrow over the columns they read, so no column becomes pandas;
-    # the size columns they read exist only while they run.
+    # The statistics run in Arrow over the columns they read, so no photo column becomes
+    # pandas; the derived size columns they read exist only while they run.
     sized = with_size_columns(images, ("megapixels", "orientation"))
     size = image_size_stats(sized, computed_at)
     capture = capture_order_stats(

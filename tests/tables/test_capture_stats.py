@@ -65,3 +65,24 @@ def test_empty_gallery():
     )
     assert pd.isna(stats["first_image_id"])
     assert stats["untimestamped_count"] == 0
+
+
+def test_a_frame_with_its_own_dtypes_gives_the_same_answers():
+    # Orientation as a categorical, sides as objects that are all unknown: the frame a user
+    # might build by hand, not one of the pipeline's.
+    frame = _images([(None, None), (None, None), (None, None)])
+    frame["width"] = pd.Series([None, None, None], dtype=object)
+    frame["height"] = pd.Series([None, None, None], dtype=object)
+    frame["orientation"] = pd.Categorical([None, None, None], categories=["portrait"])
+    stats = capture_order_stats(frame, _pages([(1, 3, 3, 3, 3)]), 3, NOW).iloc[0]
+    # One run of unknown sizes, unknown orientation all along: no switch.
+    assert (stats["resolution_runs"], stats["longest_resolution_run"]) == (1, 3)
+    assert stats["orientation_switches"] == 0
+    labelled = _images([(1, 2), (2, 1), (1, 2)])
+    labelled["orientation"] = pd.Categorical(["portrait", "landscape", "portrait"])
+    assert (
+        capture_order_stats(labelled, _pages([(1, 3, 3, 3, 3)]), 3, NOW).iloc[0][
+            "orientation_switches"
+        ]
+        == 2
+    )
