@@ -20,6 +20,7 @@ Either is left as the deployment set it (`ARROW_DEFAULT_MEMORY_POOL`; `MALLOC_MM
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import platform
 
@@ -32,9 +33,10 @@ MMAP_THRESHOLD_BYTES = 128 * 1024
 _GLIBC_SETTINGS = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "GLIBC_TUNABLES")
 
 
+@functools.cache
 def configure_allocators() -> None:
-    """Set Arrow's and glibc's allocators to give freed blocks back to the system; idempotent,
-    for the whole process."""
+    """Set Arrow's and glibc's allocators to give freed blocks back to the system, once for
+    the whole process (a batch publishes many events)."""
     if "ARROW_DEFAULT_MEMORY_POOL" not in os.environ:
         pa.set_memory_pool(pa.system_memory_pool())
     deployed = any(name in os.environ for name in _GLIBC_SETTINGS)

@@ -5,7 +5,6 @@ The asset reports what this returns as `MaterializeResult`s of its own partition
 run that covers many events. Both publish through the same transaction and history.
 """
 
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -68,9 +67,8 @@ def publish_gallery(
     Raises the client's `NinepicError` when the read fails, `dg.Failure` when the commit does,
     `BlockingChecksFailed` when a blocking check stops it: the previous tables stay whole.
     """
-    with ExitStack() as cleanup:
-        configure_allocators()
-        gallery = cleanup.enter_context(client.fetch_gallery(event_id))
+    configure_allocators()
+    with client.fetch_gallery(event_id) as gallery:
         timeline = client.timeline_days(event_id)
         if not timeline.available:
             context.log.warning(
