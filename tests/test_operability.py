@@ -172,15 +172,8 @@ def test_the_location_loads_and_a_partition_run_launched_through_graphql_succeed
     assert {"gallery_job", "events_job"} <= {job["name"] for job in repository["jobs"]}
 
     key = str(KIDS_DASH)
-    added = dagster.query(ADD_PARTITION, selector=selector, key=key)["addDynamicPartition"]
-    assert added["__typename"] == "AddDynamicPartitionSuccess", added
-    params = {
-        "selector": {**selector, "pipelineName": "gallery_job"},
-        "mode": "default",
-        "runConfigData": {},
-        "executionMetadata": {"tags": [{"key": "dagster/partition", "value": key}]},
-    }
-    run = _launched_run(dagster, params)
+    _add_partition(dagster, selector, key)
+    run = _launched_run(dagster, selector, "gallery_job", {"dagster/partition": key})
     assert run["status"] == "SUCCESS"
     tags = {t["key"]: t["value"] for t in run["tags"]}
     assert tags["dagster/partition"] == key
@@ -213,14 +206,8 @@ def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dags
     selector = {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY}
     keys = sorted([str(KIDS_DASH), str(NIGHT_RUN)])
     for key in keys:
-        added = dagster.query(ADD_PARTITION, selector=selector, key=key)["addDynamicPartition"]
-        assert added["__typename"] == "AddDynamicPartitionSuccess", added
-    params = {
-        "selector": {**selector, "pipelineName": "nightly_batch_job"},
-        "mode": "default",
-        "runConfigData": {},
-    }
-    run = _launched_run(dagster, params)
+        _add_partition(dagster, selector, key)
+    run = _launched_run(dagster, selector, "nightly_batch_job")
     assert run["status"] == "SUCCESS"
     for table in ("images", "gallery_snapshots", "capture_timeline"):
         node = dagster.query(PARTITIONS_AND_CHECKS, key={"path": [table]})["assetNodeOrError"]
@@ -241,8 +228,24 @@ def test_the_batch_leaves_each_partition_materialized_and_checked_in_the_ui(dags
     assert {(e["status"], e["runId"]) for e in executions} == {("SUCCEEDED", run["runId"])}
 
 
-def _launched_run(dagster: Dagster, params: dict[str, Any]) -> dict[str, Any]:
+def _add_partition(dagster: Dagster, selector: dict[str, str], key: str) -> None:
+    added = dagster.query(ADD_PARTITION, selector=selector, key=key)["addDynamicPartition"]
+    assert added["__typename"] == "AddDynamicPartitionSuccess", added
+
+
+def _launched_run(
+    dagster: Dagster, selector: dict[str, str], job: str, tags: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Launch as the UI's button does; the run once it ended (or after four minutes)."""
+    params: dict[str, Any] = {
+        "selector": {**selector, "pipelineName": job},
+        "mode": "default",
+        "runConfigData": {},
+    }
+    if tags:
+        params["executionMetadata"] = {
+            "tags": [{"key": name, "value": value} for name, value in tags.items()]
+        }
     launched = dagster.query(LAUNCH, params=params)["launchPipelineExecution"]
     assert launched["__typename"] == "LaunchRunSuccess", launched
     run_id = launched["run"]["runId"]
