@@ -37,7 +37,15 @@ from ninepic_pipeline.storage import Storage, open_storage
 
 PART_FILE = "part-0.parquet"
 PARTITION_COLUMN = "event_id"
-ROW_GROUP_SIZE = 128 * 1024
+# A row group is about this many bytes of Arrow data, whatever its rows' width: the writer
+# holds one row group at a time, so this is what a table of any width costs in memory to write
+# (a URL of a kilobyte would make 128k-row groups 400 MB). The images of the sandbox, about 290
+# bytes a row, come out at 58k rows.
+ROW_GROUP_BYTES = 16 * 1024 * 1024
+MIN_GROUP_ROWS = 1024
+MAX_GROUP_ROWS = 1024 * 1024
+# A table's first rows decide which of its columns get a dictionary (`dictionary_columns`).
+DICTIONARY_SAMPLE_ROWS = 128 * 1024
 # Leading underscore: Hive-style readers (pyarrow, Spark) skip it, and no table glob reaches it.
 STAGING = "_staging"
 LOCKS = "_locks"
@@ -277,14 +285,23 @@ def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
     ]
 
 
+def group_rows(sample: pa.Table | pa.RecordBatch) -> int:
+    """Rows of a row group of about `ROW_GROUP_BYTES`, from the bytes a row of `sample` (a
+    table's first rows) holds."""
+    if sample.num_rows == 0:
+        return MAX_GROUP_ROWS
+    rows = ROW_GROUP_BYTES * sample.num_rows // max(sample.nbytes, 1)
+    return max(MIN_GROUP_ROWS, min(MAX_GROUP_ROWS, rows))
+
+
 def _write_parquet(data: Data, handle: BinaryIO) -> None:
     if isinstance(data, pa.Table):
-        dictionary = dictionary_columns(data.slice(0, ROW_GROUP_SIZE))
+        sample = data.slice(0, DICTIONARY_SAMPLE_ROWS)
         pq.write_table(
             data,
             handle,
-            row_group_size=ROW_GROUP_SIZE,
-            use_dictionary=dictionary,
+            row_group_size=group_rows(sample),
+            use_dictionary=dictionary_columns(sample),
             **PARQUET_OPTIONS,
         )
     else:
@@ -292,27 +309,28 @@ def _write_parquet(data: Data, handle: BinaryIO) -> None:
 
 
 def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
-    """Row groups of ROW_GROUP_SIZE from batches of any size: memory holds one row group."""
+    """Row groups of `group_rows` from batches of any size: memory holds one row group."""
     with contextlib.ExitStack() as stack:
         writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []
-        rows = 0
+        rows = size = 0
         for batch in data.batches():
-            if writer is None:  # the first batch is the sample of which columns repeat
+            if writer is None:  # the first batch is the sample of the rows' width and repeats
                 writer = stack.enter_context(_batch_writer(handle, data.schema, batch))
+                size = group_rows(batch)
             pending.append(batch)
             rows += batch.num_rows
-            while rows >= ROW_GROUP_SIZE:
+            while rows >= size:
                 group = pa.Table.from_batches(pending, data.schema)
-                writer.write_table(group.slice(0, ROW_GROUP_SIZE), ROW_GROUP_SIZE)
-                rest = group.slice(ROW_GROUP_SIZE)
+                writer.write_table(group.slice(0, size), size)
+                rest = group.slice(size)
                 pending, rows = rest.to_batches(), rest.num_rows
         if writer is None:
             writer = stack.enter_context(
                 _batch_writer(handle, data.schema, data.schema.empty_table())
             )
         if rows:
-            writer.write_table(pa.Table.from_batches(pending, data.schema), ROW_GROUP_SIZE)
+            writer.write_table(pa.Table.from_batches(pending, data.schema), size)
 
 
 def _batch_writer(

@@ -143,26 +143,64 @@ def test_concurrent_transactions_of_different_events_do_not_disturb_each_other(t
         assert _values(store, "a", event) == _values(store, "b", event) == [24, 24, 24]
 
 
-def test_streamed_table_is_written_in_whole_row_groups(tmp_path):
-    from ninepic_pipeline.tables.streamed import StreamedTable
-    from ninepic_pipeline.warehouse import ROW_GROUP_SIZE
+# Rows of 1,032 bytes in Arrow: an int64 (8), a 1,020-character string and its int32 offset (4);
+# no nulls, so no validity bitmaps. Every batch also holds the string's closing offset.
+WIDE = pa.schema([pa.field("n", pa.int64(), nullable=False), pa.field("s", pa.string())])
+WIDE_ROW_BYTES = 8 + 1_020 + 4
 
-    rows = 2 * ROW_GROUP_SIZE + 12_345
-    schema = pa.schema([pa.field("n", pa.int64(), nullable=False)])
+
+def _wide_rows(start: int, stop: int) -> pa.RecordBatch:
+    return pa.record_batch(
+        [pa.array(range(start, stop), pa.int64()), pa.array(["x" * 1_020] * (stop - start))],
+        schema=WIDE,
+    )
+
+
+def _groups(path: Path) -> list[int]:
+    metadata = pq.read_metadata(path)
+    return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
+
+
+def test_streamed_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
+    from ninepic_pipeline.tables.streamed import StreamedTable
+    from ninepic_pipeline.warehouse import ROW_GROUP_BYTES
+
+    # The first batch, 7,000 rows, is the sample of a row's width.
+    per_group = ROW_GROUP_BYTES * 7_000 // (7_000 * WIDE_ROW_BYTES + 4)
+    rows = 2 * per_group + 12_345
 
     def batches():
         # Batches that never line up with a row group, as the spooled URLs do not.
         for start in range(0, rows, 7_000):
-            stop = min(start + 7_000, rows)
-            yield pa.record_batch([pa.array(range(start, stop), pa.int64())], schema=schema)
+            yield _wide_rows(start, min(start + 7_000, rows))
 
-    path = Warehouse(tmp_path).write("big", StreamedTable(schema, rows, batches), 1)
+    path = Warehouse(tmp_path).write("big", StreamedTable(WIDE, rows, batches), 1)
     parquet = pq.ParquetFile(path)
-    groups = [parquet.metadata.row_group(i).num_rows for i in range(parquet.num_row_groups)]
-    assert groups == [ROW_GROUP_SIZE, ROW_GROUP_SIZE, 12_345]
-    assert parquet.read().column("n").to_pylist() == list(range(rows))
+    assert _groups(path) == [per_group, per_group, 12_345]
+    assert all(parquet.read_row_group(i).nbytes <= ROW_GROUP_BYTES for i in range(3))
+    assert parquet.read(["n"]).column("n").to_pylist() == list(range(rows))
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
-    assert parquet.metadata.row_group(0).column(0).statistics.max == ROW_GROUP_SIZE - 1
+    assert parquet.metadata.row_group(0).column(0).statistics.max == per_group - 1
+
+
+def test_a_whole_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
+    from ninepic_pipeline.warehouse import ROW_GROUP_BYTES
+
+    per_group = ROW_GROUP_BYTES * 40_000 // (40_000 * WIDE_ROW_BYTES + 4)
+    table = pa.Table.from_batches([_wide_rows(0, 40_000)])
+    path = Warehouse(tmp_path).write("wide", table, 1)
+    assert _groups(path) == [per_group, per_group, 40_000 - 2 * per_group]
+
+
+def test_row_groups_stay_within_a_sane_number_of_rows(tmp_path):
+    from ninepic_pipeline.warehouse import MAX_GROUP_ROWS, MIN_GROUP_ROWS
+
+    store = Warehouse(tmp_path)
+    # One byte a row would make groups of 16M rows; 20 KiB a row, groups of 819.
+    narrow = pa.table({"b": pa.array([1] * (MAX_GROUP_ROWS + 5), pa.int8())})
+    assert _groups(store.write("narrow", narrow, 1)) == [MAX_GROUP_ROWS, 5]
+    huge = pa.table({"s": pa.array(["x" * 20_480] * (MIN_GROUP_ROWS + 7))})
+    assert _groups(store.write("huge", huge, 1)) == [MIN_GROUP_ROWS, 7]
 
 
 def _dictionary_encoded(path: Path) -> dict[str, bool]:
