@@ -38,7 +38,16 @@ class RequestCounter:
     def __init__(self) -> None:
         self.requests = 0
         self.statuses: Counter[int] = Counter()
+        # From the first request sent to the last response's headers: the span of the paging
+        # itself, without start-up, the run around it or the write after it.
+        self.first_sent: float | None = None
+        self.last_answered: float | None = None
         self._lock = threading.Lock()
+
+    def paging_s(self) -> float | None:
+        if self.first_sent is None or self.last_answered is None:
+            return None
+        return self.last_answered - self.first_sent
 
     def install(self) -> RequestCounter:
         connection = urllib3.connection.HTTPConnection
@@ -48,12 +57,15 @@ class RequestCounter:
         def counted_request(conn: Any, *args: Any, **kwargs: Any) -> None:
             with counter._lock:
                 counter.requests += 1
+                if counter.first_sent is None:
+                    counter.first_sent = time.perf_counter()
             request(conn, *args, **kwargs)
 
         def counted_getresponse(conn: Any, *args: Any, **kwargs: Any) -> Any:
             response = getresponse(conn, *args, **kwargs)
             with counter._lock:
                 counter.statuses[response.status] += 1
+                counter.last_answered = time.perf_counter()
             return response
 
         connection.request = counted_request  # type: ignore[method-assign]
@@ -82,12 +94,14 @@ class Stopwatch:
 
 def emit(photos: int, counter: RequestCounter, watch: Stopwatch, **extra: Any) -> None:
     """The contender's one result line; the harness reads the last line of stdout."""
+    paging = counter.paging_s()
     result = {
         "photos": photos,
         "requests": counter.requests,
         "statuses": {str(k): v for k, v in sorted(counter.statuses.items())},
         "work_s": round(watch.elapsed(), 4),
         "work_cpu_s": round(watch.cpu(), 4),
+        "paging_s": None if paging is None else round(paging, 4),
         **extra,
     }
     print(json.dumps(result), flush=True)
