@@ -293,10 +293,10 @@ def report(rows: Sequence[Row], args: argparse.Namespace, argv: Sequence[str]) -
             "- wall ÷ pipeline wall: above 1x the pipeline is that many times faster.",
             "- floor = pages of one read x latency ÷ concurrency; floor (requests) = requests "
             "x latency ÷ concurrency. No floor at 0 ms.",
-            "- paging s: from the first request sent to the last response, timed at urllib3's "
-            "connection inside the contender; paging ÷ floor (requests): how near the paging "
-            "itself comes to the floor of the requests it made, without start-up, the Dagster "
-            "run around it, or the write after it.",
+            "- paging s: from the first request sent to the last response's headers, timed at "
+            "urllib3's connection inside the contender, every request included; paging ÷ "
+            "floor (requests): how near the paging comes to the floor of the requests it "
+            "made, without start-up, the Dagster run around it, or the write after it.",
             "",
         ]
     )

@@ -22,7 +22,7 @@ import json
 import os
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,10 +37,10 @@ from ninepic_pipeline.storage import Storage, open_storage
 
 PART_FILE = "part-0.parquet"
 PARTITION_COLUMN = "event_id"
-# A row group is about this many bytes of Arrow data, whatever its rows' width: the writer
-# holds one row group at a time, so this is what a table of any width costs in memory to write
-# (a URL of a kilobyte would make 128k-row groups 400 MB). The images of the sandbox, about 290
-# bytes a row, come out at 58k rows.
+# A row group is cut when this many bytes of Arrow data are pending, whatever the rows' width:
+# the writer of a streamed table holds one row group at a time (three URLs of a kilobyte a photo
+# would make a 128k-row group 400 MB). The images of the sandbox, about 290 bytes a row, come out
+# at 58k rows. Rows of over 16 KiB make larger groups, of MIN_GROUP_ROWS.
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 MIN_GROUP_ROWS = 1024
 MAX_GROUP_ROWS = 1024 * 1024
@@ -275,7 +275,7 @@ def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
 
     A column of distinct values (ids, ranks, URLs) only grows a dictionary until Parquet falls
     back to plain encoding, and the writer holds that column's pages of the row group until
-    then: at 128k rows, 30-50 MB more than plain encoding, for a file no smaller.
+    then: 30-50 MB more than plain encoding for a row group of 128k rows, for a file no smaller.
     """
     return [
         field.name
@@ -285,52 +285,54 @@ def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
     ]
 
 
-def group_rows(sample: pa.Table | pa.RecordBatch) -> int:
-    """Rows of a row group of about `ROW_GROUP_BYTES`, from the bytes a row of `sample` (a
-    table's first rows) holds."""
-    if sample.num_rows == 0:
-        return MAX_GROUP_ROWS
-    rows = ROW_GROUP_BYTES * sample.num_rows // max(sample.nbytes, 1)
+def group_rows(group: pa.Table | pa.RecordBatch) -> int:
+    """Rows of `group` that hold about `ROW_GROUP_BYTES`, at its average bytes a row."""
+    if group.num_rows == 0:
+        return MIN_GROUP_ROWS
+    rows = ROW_GROUP_BYTES * group.num_rows // max(group.nbytes, 1)
     return max(MIN_GROUP_ROWS, min(MAX_GROUP_ROWS, rows))
 
 
 def _write_parquet(data: Data, handle: BinaryIO) -> None:
     if isinstance(data, pa.Table):
         sample = data.slice(0, DICTIONARY_SAMPLE_ROWS)
-        pq.write_table(
-            data,
-            handle,
-            row_group_size=group_rows(sample),
-            use_dictionary=dictionary_columns(sample),
-            **PARQUET_OPTIONS,
-        )
+        _write_groups(data.schema, data.to_batches(), handle, sample)
     else:
-        _write_batches(data, handle)
+        _write_groups(data.schema, data.batches(), handle)
 
 
-def _write_batches(data: BatchSource, handle: BinaryIO) -> None:
-    """Row groups of `group_rows` from batches of any size: memory holds one row group."""
+def _write_groups(
+    schema: pa.Schema,
+    batches: Iterable[pa.RecordBatch],
+    handle: BinaryIO,
+    sample: pa.Table | None = None,
+) -> None:
+    """Row groups from batches of any size, cut when `ROW_GROUP_BYTES` are pending (and at
+    least `MIN_GROUP_ROWS`): memory holds at most one row group and one batch. `sample` decides
+    the dictionaries; without it, the first batch with rows does."""
     with contextlib.ExitStack() as stack:
         writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []
         rows = size = 0
-        for batch in data.batches():
-            if writer is None:  # the first batch is the sample of the rows' width and repeats
-                writer = stack.enter_context(_batch_writer(handle, data.schema, batch))
-                size = group_rows(batch)
+        for batch in batches:
+            if not batch.num_rows:
+                continue
+            if writer is None:
+                first = batch if sample is None else sample
+                writer = stack.enter_context(_batch_writer(handle, schema, first))
             pending.append(batch)
-            rows += batch.num_rows
-            while rows >= size:
-                group = pa.Table.from_batches(pending, data.schema)
-                writer.write_table(group.slice(0, size), size)
-                rest = group.slice(size)
-                pending, rows = rest.to_batches(), rest.num_rows
+            rows, size = rows + batch.num_rows, size + batch.nbytes
+            while (size >= ROW_GROUP_BYTES and rows >= MIN_GROUP_ROWS) or rows >= MAX_GROUP_ROWS:
+                group = pa.Table.from_batches(pending, schema)
+                cut = group_rows(group)
+                writer.write_table(group.slice(0, cut), cut)
+                rest = group.slice(cut)
+                pending, rows, size = rest.to_batches(), rest.num_rows, rest.nbytes
         if writer is None:
-            writer = stack.enter_context(
-                _batch_writer(handle, data.schema, data.schema.empty_table())
-            )
+            empty = schema.empty_table() if sample is None else sample
+            writer = stack.enter_context(_batch_writer(handle, schema, empty))
         if rows:
-            writer.write_table(pa.Table.from_batches(pending, data.schema), size)
+            writer.write_table(pa.Table.from_batches(pending, schema), MAX_GROUP_ROWS)
 
 
 def _batch_writer(

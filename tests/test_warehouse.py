@@ -144,14 +144,14 @@ def test_concurrent_transactions_of_different_events_do_not_disturb_each_other(t
 
 
 # Rows of 1,032 bytes in Arrow: an int64 (8), a 1,020-character string and its int32 offset (4);
-# no nulls, so no validity bitmaps. Every batch also holds the string's closing offset.
+# no nulls, so no validity bitmaps. 16 MiB hold 16,256 of them (16,256 x 1,032 = 16,776,192).
 WIDE = pa.schema([pa.field("n", pa.int64(), nullable=False), pa.field("s", pa.string())])
-WIDE_ROW_BYTES = 8 + 1_020 + 4
+WIDE_GROUP = 16_256
 
 
-def _wide_rows(start: int, stop: int) -> pa.RecordBatch:
+def _rows(start: int, stop: int, width: int = 1_020) -> pa.RecordBatch:
     return pa.record_batch(
-        [pa.array(range(start, stop), pa.int64()), pa.array(["x" * 1_020] * (stop - start))],
+        [pa.array(range(start, stop), pa.int64()), pa.array(["x" * width] * (stop - start))],
         schema=WIDE,
     )
 
@@ -161,35 +161,43 @@ def _groups(path: Path) -> list[int]:
     return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
-def test_streamed_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
+def _streamed(batches: list[pa.RecordBatch]):
     from ninepic_pipeline.tables.streamed import StreamedTable
-    from ninepic_pipeline.warehouse import ROW_GROUP_BYTES
 
-    # The first batch, 7,000 rows, is the sample of a row's width.
-    per_group = ROW_GROUP_BYTES * 7_000 // (7_000 * WIDE_ROW_BYTES + 4)
-    rows = 2 * per_group + 12_345
+    return StreamedTable(WIDE, sum(b.num_rows for b in batches), lambda: iter(batches))
 
-    def batches():
-        # Batches that never line up with a row group, as the spooled URLs do not.
-        for start in range(0, rows, 7_000):
-            yield _wide_rows(start, min(start + 7_000, rows))
 
-    path = Warehouse(tmp_path).write("big", StreamedTable(WIDE, rows, batches), 1)
+def test_streamed_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
+    rows = 2 * WIDE_GROUP + 12_345
+    # Batches that never line up with a row group, as the spooled URLs do not; an empty one
+    # first, as a source may send.
+    batches = [_rows(0, 0)] + [_rows(i, min(i + 7_000, rows)) for i in range(0, rows, 7_000)]
+    path = Warehouse(tmp_path).write("big", _streamed(batches), 1)
     parquet = pq.ParquetFile(path)
-    assert _groups(path) == [per_group, per_group, 12_345]
-    assert all(parquet.read_row_group(i).nbytes <= ROW_GROUP_BYTES for i in range(3))
+    assert _groups(path) == [WIDE_GROUP, WIDE_GROUP, 12_345]
     assert parquet.read(["n"]).column("n").to_pylist() == list(range(rows))
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
-    assert parquet.metadata.row_group(0).column(0).statistics.max == per_group - 1
+    assert parquet.metadata.row_group(0).column(0).statistics.max == WIDE_GROUP - 1
+
+
+def test_rows_that_widen_after_the_first_batch_still_make_bounded_groups(tmp_path):
+    # 1,000 rows of 12 bytes, then 40,000 of 1,032: a size fixed from the first batch would put
+    # 1M rows, 40 MB, in one group.
+    batches = [_rows(0, 1_000, width=0)] + [
+        _rows(i, i + 5_000) for i in range(1_000, 41_000, 5_000)
+    ]
+    path = Warehouse(tmp_path).write("widening", _streamed(batches), 1)
+    parquet = pq.ParquetFile(path)
+    sizes = [parquet.read_row_group(i).nbytes for i in range(parquet.num_row_groups)]
+    assert sum(_groups(path)) == 41_000
+    assert len(sizes) == 3
+    assert max(sizes) <= 16 * 1024 * 1024
 
 
 def test_a_whole_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
-    from ninepic_pipeline.warehouse import ROW_GROUP_BYTES
-
-    per_group = ROW_GROUP_BYTES * 40_000 // (40_000 * WIDE_ROW_BYTES + 4)
-    table = pa.Table.from_batches([_wide_rows(0, 40_000)])
+    table = pa.Table.from_batches([_rows(0, 40_000)])
     path = Warehouse(tmp_path).write("wide", table, 1)
-    assert _groups(path) == [per_group, per_group, 40_000 - 2 * per_group]
+    assert _groups(path) == [WIDE_GROUP, WIDE_GROUP, 40_000 - 2 * WIDE_GROUP]
 
 
 def test_row_groups_stay_within_a_sane_number_of_rows(tmp_path):
@@ -201,6 +209,8 @@ def test_row_groups_stay_within_a_sane_number_of_rows(tmp_path):
     assert _groups(store.write("narrow", narrow, 1)) == [MAX_GROUP_ROWS, 5]
     huge = pa.table({"s": pa.array(["x" * 20_480] * (MIN_GROUP_ROWS + 7))})
     assert _groups(store.write("huge", huge, 1)) == [MIN_GROUP_ROWS, 7]
+    streamed = _streamed([_rows(i, i + 100, width=20_480) for i in range(0, 1_100, 100)])
+    assert _groups(store.write("huge_streamed", streamed, 1)) == [MIN_GROUP_ROWS, 76]
 
 
 def _dictionary_encoded(path: Path) -> dict[str, bool]:
