@@ -44,7 +44,8 @@ PARTITION_COLUMN = "event_id"
 ROW_GROUP_BYTES = 16 * 1024 * 1024
 MIN_GROUP_ROWS = 1024
 MAX_GROUP_ROWS = 1024 * 1024
-# A table's first rows decide which of its columns get a dictionary (`dictionary_columns`).
+# The first rows of a table's first row group decide which of its columns get a dictionary
+# (`dictionary_columns`).
 DICTIONARY_SAMPLE_ROWS = 128 * 1024
 # Leading underscore: Hive-style readers (pyarrow, Spark) skip it, and no table glob reaches it.
 STAGING = "_staging"
@@ -270,8 +271,8 @@ def _superseded(storage: Storage, staged: str, target: str) -> bool:
 
 
 def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
-    """The columns worth a dictionary: those whose values repeat in `sample`, a table's first
-    rows.
+    """The columns worth a dictionary: those whose values repeat in `sample`, the first rows of
+    a table's first row group.
 
     A column of distinct values (ids, ranks, URLs) only grows a dictionary until Parquet falls
     back to plain encoding, and the writer holds that column's pages of the row group until
@@ -285,59 +286,56 @@ def dictionary_columns(sample: pa.Table | pa.RecordBatch) -> list[str]:
     ]
 
 
-def group_rows(group: pa.Table | pa.RecordBatch) -> int:
-    """Rows of `group` that hold about `ROW_GROUP_BYTES`, at its average bytes a row."""
-    if group.num_rows == 0:
-        return MIN_GROUP_ROWS
-    rows = ROW_GROUP_BYTES * group.num_rows // max(group.nbytes, 1)
+def group_rows(pending: Sequence[pa.RecordBatch]) -> int:
+    """Rows from the start of `pending` that hold about `ROW_GROUP_BYTES`, each batch counted at
+    its own bytes a row (wide rows before narrow ones must not stretch the group), within
+    `MIN_GROUP_ROWS` and `MAX_GROUP_ROWS`."""
+    rows, room = 0, ROW_GROUP_BYTES
+    for batch in pending:
+        if batch.nbytes >= room:
+            rows += room * batch.num_rows // batch.nbytes
+            break
+        rows, room = rows + batch.num_rows, room - batch.nbytes
     return max(MIN_GROUP_ROWS, min(MAX_GROUP_ROWS, rows))
 
 
 def _write_parquet(data: Data, handle: BinaryIO) -> None:
-    if isinstance(data, pa.Table):
-        sample = data.slice(0, DICTIONARY_SAMPLE_ROWS)
-        _write_groups(data.schema, data.to_batches(), handle, sample)
-    else:
-        _write_groups(data.schema, data.batches(), handle)
+    batches = data.to_batches() if isinstance(data, pa.Table) else data.batches()
+    _write_groups(data.schema, batches, handle)
 
 
-def _write_groups(
-    schema: pa.Schema,
-    batches: Iterable[pa.RecordBatch],
-    handle: BinaryIO,
-    sample: pa.Table | None = None,
-) -> None:
+def _write_groups(schema: pa.Schema, batches: Iterable[pa.RecordBatch], handle: BinaryIO) -> None:
     """Row groups from batches of any size, cut when `ROW_GROUP_BYTES` are pending (and at
-    least `MIN_GROUP_ROWS`): memory holds at most one row group and one batch. `sample` decides
-    the dictionaries; without it, the first batch with rows does."""
+    least `MIN_GROUP_ROWS`): memory holds at most one row group and one batch. The writer opens
+    at the first row group, whose rows decide the dictionaries, whole table or stream alike."""
     with contextlib.ExitStack() as stack:
         writer: pq.ParquetWriter | None = None
         pending: list[pa.RecordBatch] = []
-        rows = size = 0
+        rows = pending_bytes = 0
         for batch in batches:
             if not batch.num_rows:
                 continue
-            if writer is None:
-                first = batch if sample is None else sample
-                writer = stack.enter_context(_batch_writer(handle, schema, first))
             pending.append(batch)
-            rows, size = rows + batch.num_rows, size + batch.nbytes
-            while (size >= ROW_GROUP_BYTES and rows >= MIN_GROUP_ROWS) or rows >= MAX_GROUP_ROWS:
+            rows, pending_bytes = rows + batch.num_rows, pending_bytes + batch.nbytes
+            while (
+                pending_bytes >= ROW_GROUP_BYTES and rows >= MIN_GROUP_ROWS
+            ) or rows >= MAX_GROUP_ROWS:
+                cut = group_rows(pending)
                 group = pa.Table.from_batches(pending, schema)
-                cut = group_rows(group)
-                writer.write_table(group.slice(0, cut), cut)
-                rest = group.slice(cut)
-                pending, rows, size = rest.to_batches(), rest.num_rows, rest.nbytes
+                head, rest = group.slice(0, cut), group.slice(cut)
+                if writer is None:
+                    writer = stack.enter_context(_batch_writer(handle, schema, head))
+                writer.write_table(head, cut)
+                pending, rows, pending_bytes = rest.to_batches(), rest.num_rows, rest.nbytes
+        last = pa.Table.from_batches(pending, schema)
         if writer is None:
-            empty = schema.empty_table() if sample is None else sample
-            writer = stack.enter_context(_batch_writer(handle, schema, empty))
+            writer = stack.enter_context(_batch_writer(handle, schema, last))
         if rows:
-            writer.write_table(pa.Table.from_batches(pending, schema), MAX_GROUP_ROWS)
+            writer.write_table(last, rows)
 
 
-def _batch_writer(
-    handle: BinaryIO, schema: pa.Schema, sample: pa.RecordBatch | pa.Table
-) -> pq.ParquetWriter:
+def _batch_writer(handle: BinaryIO, schema: pa.Schema, first: pa.Table) -> pq.ParquetWriter:
+    sample = first.slice(0, DICTIONARY_SAMPLE_ROWS)
     return pq.ParquetWriter(
         handle, schema, use_dictionary=dictionary_columns(sample), **PARQUET_OPTIONS
     )

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ninepic_pipeline.tables.streamed import StreamedTable
 from ninepic_pipeline.warehouse import STAGING, Warehouse
 
 
@@ -161,9 +162,7 @@ def _groups(path: Path) -> list[int]:
     return [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)]
 
 
-def _streamed(batches: list[pa.RecordBatch]):
-    from ninepic_pipeline.tables.streamed import StreamedTable
-
+def _streamed(batches: list[pa.RecordBatch]) -> StreamedTable:
     return StreamedTable(WIDE, sum(b.num_rows for b in batches), lambda: iter(batches))
 
 
@@ -178,6 +177,8 @@ def test_streamed_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
     assert parquet.read(["n"]).column("n").to_pylist() == list(range(rows))
     assert parquet.metadata.row_group(0).column(0).compression == "ZSTD"
     assert parquet.metadata.row_group(0).column(0).statistics.max == WIDE_GROUP - 1
+    # The empty batch decides nothing: the distinct ids get no dictionary, the repeated text does.
+    assert _dictionary_encoded(path) == {"n": False, "s": True}
 
 
 def test_rows_that_widen_after_the_first_batch_still_make_bounded_groups(tmp_path):
@@ -189,9 +190,24 @@ def test_rows_that_widen_after_the_first_batch_still_make_bounded_groups(tmp_pat
     path = Warehouse(tmp_path).write("widening", _streamed(batches), 1)
     parquet = pq.ParquetFile(path)
     sizes = [parquet.read_row_group(i).nbytes for i in range(parquet.num_row_groups)]
-    assert sum(_groups(path)) == 41_000
-    assert len(sizes) == 3
+    # 16 MiB = 12,000 bytes of narrow rows + 16,245 wide rows of 1,032 (and 376 bytes to spare);
+    # the next group: the 3,755 wide rows left, 10,000 more, and 2,501 that fill it.
+    assert _groups(path) == [1_000 + 16_245, 3_755 + 10_000 + 2_501, 2_499 + 5_000]
     assert max(sizes) <= 16 * 1024 * 1024
+
+
+def test_rows_that_narrow_after_the_first_batch_still_make_bounded_groups(tmp_path):
+    # 16,000 rows of 1,032 bytes, then 100,000 of 12: at the pending rows' average width the
+    # first group would take 16.8 MiB.
+    batches = [_rows(0, 16_000)] + [
+        _rows(i, i + 10_000, width=0) for i in range(16_000, 116_000, 10_000)
+    ]
+    path = Warehouse(tmp_path).write("narrowing", _streamed(batches), 1)
+    parquet = pq.ParquetFile(path)
+    # 16 MiB - 16,512,000 wide bytes leaves room for 22,101 rows of 12 bytes.
+    assert _groups(path) == [16_000 + 22_101, 116_000 - 38_101]
+    assert parquet.read_row_group(0).nbytes <= 16 * 1024 * 1024
+    assert parquet.read(["n"]).column("n").to_pylist() == list(range(116_000))
 
 
 def test_a_whole_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
@@ -227,8 +243,6 @@ def _dictionary_encoded(path: Path) -> dict[str, bool]:
 
 @pytest.mark.parametrize("streamed", [False, True])
 def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path, streamed):
-    from ninepic_pipeline.tables.streamed import StreamedTable
-
     rows = 50_000
     table = pa.table(
         {
@@ -252,8 +266,6 @@ def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path, streamed):
 
 
 def test_an_empty_streamed_table_is_written_with_its_schema(tmp_path):
-    from ninepic_pipeline.tables.streamed import StreamedTable
-
     schema = pa.schema([pa.field("n", pa.int64())])
     path = Warehouse(tmp_path).write("t", StreamedTable(schema, 0, lambda: iter([])), 1)
     assert pq.read_table(path).schema.equals(schema) and pq.read_table(path).num_rows == 0
