@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -183,7 +184,7 @@ def test_streamed_table_is_written_in_row_groups_of_a_bounded_size(tmp_path):
 
 def test_rows_that_widen_after_the_first_batch_still_make_bounded_groups(tmp_path):
     # 1,000 rows of 12 bytes, then 40,000 of 1,032: a size fixed from the first batch would put
-    # 1M rows, 40 MB, in one group.
+    # all 41,000 rows, 41 MB, in one group.
     batches = [_rows(0, 1_000, width=0)] + [
         _rows(i, i + 5_000) for i in range(1_000, 41_000, 5_000)
     ]
@@ -198,7 +199,7 @@ def test_rows_that_widen_after_the_first_batch_still_make_bounded_groups(tmp_pat
 
 def test_rows_that_narrow_after_the_first_batch_still_make_bounded_groups(tmp_path):
     # 16,000 rows of 1,032 bytes, then 100,000 of 12: at the pending rows' average width the
-    # first group would take 16.8 MiB.
+    # first group would take 45,741 rows, 16.1 MiB.
     batches = [_rows(0, 16_000)] + [
         _rows(i, i + 10_000, width=0) for i in range(16_000, 116_000, 10_000)
     ]
@@ -227,6 +228,21 @@ def test_row_groups_stay_within_a_sane_number_of_rows(tmp_path):
     assert _groups(store.write("huge", huge, 1)) == [MIN_GROUP_ROWS, 7]
     streamed = _streamed([_rows(i, i + 100, width=20_480) for i in range(0, 1_100, 100)])
     assert _groups(store.write("huge_streamed", streamed, 1)) == [MIN_GROUP_ROWS, 76]
+
+
+def test_a_stream_that_fails_after_a_row_group_leaves_the_previous_file_whole(tmp_path):
+    store = Warehouse(tmp_path)
+    path = Path(store.write("t", _streamed([_rows(0, 10)]), 1))
+    before = path.read_bytes()
+
+    def failing() -> Iterator[pa.RecordBatch]:
+        yield from (_rows(i, i + 7_000) for i in range(0, 35_000, 7_000))  # two groups written
+        raise RuntimeError("the source broke")
+
+    with pytest.raises(RuntimeError, match="the source broke"):
+        store.write("t", StreamedTable(WIDE, 40_000, failing), 1)
+    assert path.read_bytes() == before
+    assert [entry.name for entry in path.parent.iterdir()] == [path.name]
 
 
 def _dictionary_encoded(path: Path) -> dict[str, bool]:
@@ -262,6 +278,20 @@ def test_only_columns_whose_values_repeat_get_a_dictionary(tmp_path, streamed):
         "page": True,
         "nothing": True,
     }
+    assert pq.read_table(path).equals(table)
+
+
+def test_a_one_row_first_batch_does_not_decide_the_dictionaries(tmp_path):
+    schema = pa.schema([pa.field("n", pa.int64()), pa.field("o", pa.string())])
+    rows = 20_000
+    table = pa.table(
+        {"n": pa.array(range(rows), pa.int64()), "o": ["portrait", "landscape"] * (rows // 2)},
+        schema=schema,
+    )
+    batches = [table.slice(0, 1).to_batches()[0], *table.slice(1).to_batches(5_000)]
+    path = Warehouse(tmp_path).write("t", StreamedTable(schema, rows, lambda: iter(batches)), 1)
+    # Within its one row every value is distinct; over the group "o" has two values.
+    assert _dictionary_encoded(Path(path)) == {"n": False, "o": True}
     assert pq.read_table(path).equals(table)
 
 
