@@ -1,12 +1,12 @@
 """What a nightly run costs per event beyond the API: 200 small events, two ways of running them.
 
     .venv/bin/python -m benchmarks.many_events [--events 200] [--photos 20] [--sample 10]
-        [--instance dagster_home/dagster.production.yaml]   # with DAGSTER_PG_* set
+        [--latency-ms 0] [--instance dagster_home/dagster.production.yaml]  # with DAGSTER_PG_*
 
-The sandbox (latency 0) runs in a thread of this process, so its request log tells how many
-requests each run made. The Dagster instance is a temporary DAGSTER_HOME whose dagster.yaml
-is a copy of the checkout's (`--instance`: another instance file, such as the production one on
-PostgreSQL, whose database should be empty). Then:
+The sandbox (latency 0 unless `--latency-ms`) runs in a thread of this process, so its request
+log tells how many requests each run made. The Dagster instance is a temporary DAGSTER_HOME
+whose dagster.yaml is a copy of the checkout's (`--instance`: another instance file, such as the
+production one on PostgreSQL, whose database should be empty). Then:
 
 (a) in-process sequential: one child process runs `gallery_job` with `execute_in_process` for
     every partition, one after the other: the cheapest way through Dagster.
@@ -83,8 +83,8 @@ def bare_reads(url: str, events: list[int]) -> dict[str, Any]:
     with NinepicClient(KEY, ORG, url) as client:
         for event in events:
             start = time.perf_counter()
-            client.fetch_gallery(event)
-            client.timeline_days(event)
+            gallery, _ = client.fetch_gallery_and_timeline(event)
+            gallery.close()
             seconds.append(time.perf_counter() - start)
     return {"bare_s": seconds}
 
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace, scratch: Path) -> str:
     home = scratch / "dagster_home"
     fresh_home(args.instance, home, events)
 
-    with SandboxServer(world, keys={ORG: KEY}) as server:
+    with SandboxServer(world, keys={ORG: KEY}, latency_s=args.latency_ms / 1000) as server:
         env = pipeline_env(server.url, home, scratch / "warehouse")
         worker_cmd = [PYTHON, "-m", "benchmarks.many_events", "--url", server.url]
         worker_cmd += ["--events", str(args.events), "--worker"]
@@ -300,7 +300,8 @@ def report(args: argparse.Namespace, events: list[int], ways: Ways) -> str:
             f"# Per-event cost of a nightly run: {len(events)} events of {args.photos} photos",
             "",
             *machine_lines(),
-            "- sandbox: a thread of the benchmark process, latency 0; Dagster instance: a copy "
+            f"- sandbox: a thread of the benchmark process, latency {args.latency_ms:g} ms; "
+            "Dagster instance: a copy "
             f"of {_shown(args.instance)} in a temporary DAGSTER_HOME",
             "",
             markdown_table(headers, rows),
@@ -311,7 +312,7 @@ def report(args: argparse.Namespace, events: list[int], ways: Ways) -> str:
             "- (c) total wall is its process, imports included, and per-event wall is that over "
             f"{len(events)}; the run alone took {ways.c_result['total_s']:.2f} s and logged "
             f"{ways.c_result['dagster_events']} Dagster events; no event needed a run of its own.",
-            "- bare API read: the project's client alone (`fetch_gallery` + `timeline_days`, no "
+            "- bare API read: the project's client alone (`fetch_gallery_and_timeline`, no "
             "Dagster, no tables) on the same event; the API's own share of a run. Overhead = "
             "per-event wall - bare read.",
             f"- at these rates {len(events)} events cost ~{per_run * len(events):.0f} s as runs "
@@ -329,6 +330,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--photos", type=int, default=20, help="photos per event (default 20)")
     parser.add_argument("--sample", type=int, default=10, help="runs of (b) (default 10)")
     parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0, help="sandbox latency per request (default 0)"
+    )
     parser.add_argument(
         "--instance",
         type=Path,

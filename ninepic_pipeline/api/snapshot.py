@@ -62,10 +62,15 @@ class SnapshotPolicy:
     max_pages: int = 20_000
     confirm: bool = True
 
+    @property
+    def min_passes(self) -> int:
+        """Passes of a read whose gallery held still: a confirmed read needs two."""
+        return 2 if self.confirm else 1
+
     def __post_init__(self) -> None:
-        if self.max_passes < (2 if self.confirm else 1):
+        if self.max_passes < self.min_passes:
             raise ValueError(
-                f"max_passes must be at least {2 if self.confirm else 1} with confirm="
+                f"max_passes must be at least {self.min_passes} with confirm="
                 f"{self.confirm}, got {self.max_passes}"
             )
         if self.on_drift not in ("fail", "accept"):

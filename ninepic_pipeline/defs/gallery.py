@@ -68,8 +68,8 @@ def publish_gallery(
     `BlockingChecksFailed` when a blocking check stops it: the previous tables stay whole.
     """
     configure_allocators()
-    with client.fetch_gallery(event_id) as gallery:
-        timeline = client.timeline_days(event_id)
+    gallery, timeline = client.fetch_gallery_and_timeline(event_id)
+    with gallery:
         if not timeline.available:
             context.log.warning(
                 f"event {event_id}: Photo Timeline is disabled; untimestamped_count is null"
