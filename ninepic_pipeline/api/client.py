@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import deque
@@ -92,6 +93,7 @@ class NinepicClient:
             limiter = limiter_for(self.transport.base_url, self.org_id, max_concurrency)
         self.transport.limiter = limiter
         self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     def close(self) -> None:
         if self._pool is not None:
@@ -112,11 +114,11 @@ class NinepicClient:
     def _scope(self, endpoint: str, event_id: int | None = None) -> RequestScope:
         return RequestScope(org_id=self.org_id, event_id=event_id, endpoint=endpoint)
 
-    def ping(self, event_id: int) -> bool:
+    def ping(self, event_id: int, cancelled: threading.Event | None = None) -> bool:
         event_id = positive_id(event_id, "event id")
         scope = self._scope("Ping", event_id)
-        data = self.transport.get(f"{self._prefix}/event/{event_id}/ping", scope).data
-        return data.get("status") == "ok"
+        url = f"{self._prefix}/event/{event_id}/ping"
+        return self.transport.get(url, scope, None, cancelled).data.get("status") == "ok"
 
     def list_events(self) -> list[Event]:
         """Every event of the org, every page, each event once.
@@ -143,16 +145,20 @@ class NinepicClient:
         data = self.transport.get(f"{self._prefix}/event/{event_id}/details", scope).data
         return EventDetails.from_json(data, scope)
 
-    def timeline_days(self, event_id: int) -> Timeline:
-        """The Photo Timeline; unavailable (not an error) when the event's timeline is off."""
+    def timeline_days(self, event_id: int, cancelled: threading.Event | None = None) -> Timeline:
+        """The Photo Timeline; unavailable (not an error) when the event's timeline is off.
+
+        Once `cancelled` is set, a request still retrying gives up at its next failure.
+        """
         event_id = positive_id(event_id, "event id")
         scope = self._scope("Photo Timeline", event_id)
+        url = f"{self._prefix}/event/{event_id}/timeline/days"
         try:
-            data = self.transport.get(f"{self._prefix}/event/{event_id}/timeline/days", scope).data
+            data = self.transport.get(url, scope, None, cancelled).data
         except NinepicForbiddenError:
             # 403 here also covers a bad key, so ping first: only a key that works elsewhere
             # makes this 403 mean "timeline disabled for this event".
-            self.ping(event_id)
+            self.ping(event_id, cancelled)
             return Timeline(available=False)
         days = data.get("days")
         if not isinstance(days, list):
@@ -165,22 +171,33 @@ class NinepicClient:
 
     def fetch_gallery(self, event_id: int) -> Gallery:
         """A consistent snapshot of the event's photos, in the API's order (see `snapshot`)."""
+        return self._read_gallery(event_id)
+
+    def _read_gallery(
+        self, event_id: int, after_first_page: Callable[[], None] | None = None
+    ) -> Gallery:
         event_id = positive_id(event_id, "event id")
         scope = self._scope("All Photos", event_id)
-        retries_before = self.transport.stats.retries
+        retries_before = self.transport.stats.retries[scope.endpoint]
         path = f"{self._prefix}/event/{event_id}/images"
+        hooks = [after_first_page] if after_first_page is not None else []
 
         def fetch_pages(pages: Iterable[int]) -> Iterator[PageResponse]:
-            return self._fetch_pages(path, pages, scope)
+            with contextlib.closing(self._fetch_pages(path, pages, scope)) as responses:
+                for response in responses:
+                    while hooks:
+                        hooks.pop()()
+                    yield response
 
         reader = SnapshotReader(fetch_pages, scope, self.org_id, event_id, self.snapshot)
         gallery = reader.read()
-        gallery.retries = self.transport.stats.retries - retries_before
+        gallery.retries = self.transport.stats.retries[scope.endpoint] - retries_before
         return gallery
 
     def fetch_gallery_and_timeline(self, event_id: int) -> tuple[Gallery, Timeline]:
-        """The gallery (`fetch_gallery`) and its Photo Timeline, the timeline requested while
-        the gallery's first pass is read: a round trip less for every event.
+        """The gallery (`fetch_gallery`) and its Photo Timeline, the timeline requested once
+        the gallery's first page has answered, beside the rest of the reads: a round trip less
+        for every event, and none for a key or event the API refuses.
 
         A read that took more passes than it needs saw the gallery change, so a timeline from
         its start may be stale: the timeline is then requested again once the read is trusted.
@@ -188,16 +205,22 @@ class NinepicClient:
         if self.max_concurrency == 1:
             gallery = self.fetch_gallery(event_id)
             return gallery, self._timeline_or_close(gallery, event_id)
-        early = self._executor().submit(self.timeline_days, event_id)
+        unwanted = threading.Event()
+        early: list[Future[Timeline]] = []
+
+        def request_timeline() -> None:
+            early.append(self._executor().submit(self.timeline_days, event_id, unwanted))
+
         try:
-            gallery = self.fetch_gallery(event_id)
+            gallery = self._read_gallery(event_id, after_first_page=request_timeline)
         except BaseException:
-            early.cancel()  # one already sent finishes; its answer is not wanted
+            _drop(early, unwanted)
             raise
-        if len(gallery.passes) > self.snapshot.min_passes or gallery.drift_accepted:
-            early.cancel()
-            return gallery, self._timeline_or_close(gallery, event_id)
-        return gallery, self._timeline_or_close(gallery, event_id, early)
+        still = len(gallery.passes) == self.snapshot.min_passes and not gallery.drift_accepted
+        if still and early:
+            return gallery, self._timeline_or_close(gallery, event_id, early[0])
+        _drop(early, unwanted)
+        return gallery, self._timeline_or_close(gallery, event_id)
 
     def _timeline_or_close(
         self, gallery: Gallery, event_id: int, early: Future[Timeline] | None = None
@@ -211,9 +234,10 @@ class NinepicClient:
             raise
 
     def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="ninepic")
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="ninepic")
+            return self._pool
 
     def _fetch_pages(
         self, path: str, pages: Iterable[int], scope: RequestScope
@@ -266,6 +290,14 @@ class NinepicClient:
             pagination = Pagination.from_json(data.get("pagination"), scope)
             yield items, page, pagination
             page = self.paginator.next_page(page, pagination, len(items), scope)
+
+
+def _drop(requests: list[Future[Any]], unwanted: threading.Event) -> None:
+    """Requests whose answers are no longer wanted: one still queued never starts, and one
+    retrying gives up at its next failure instead of holding up the client's close."""
+    unwanted.set()
+    for request in requests:
+        request.cancel()
 
 
 def _items(data: dict[str, Any], key: str, page: int, scope: RequestScope) -> list[Any]:

@@ -15,8 +15,9 @@ import ipaddress
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 from urllib.request import getproxies, proxy_bypass
@@ -64,7 +65,8 @@ class Envelope:
 
 @dataclass
 class TransportStats:
-    retries: int = 0
+    # By endpoint: a gallery's read counts its own retries while the timeline's run beside it.
+    retries: Counter[str] = field(default_factory=Counter)
 
 
 class _Transient(Exception):
@@ -168,7 +170,7 @@ class HttpTransport:
                 if spent or stopped or waited + delay > self.retry.max_total_wait_s:
                     raise self._exhausted(transient, scope, attempts) from None
                 with self._lock:
-                    self.stats.retries += 1
+                    self.stats.retries[scope.endpoint] += 1
                 log.warning(
                     "%s: %s, retry %d in %.2f s", scope.describe(), transient.kind, attempts, delay
                 )
