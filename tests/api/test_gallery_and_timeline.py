@@ -1,16 +1,16 @@
-"""A gallery and its timeline in one call: the timeline's request rides along the first pass."""
+"""A gallery and its timeline in one call: the timeline is requested beside the reads."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-import requests
 
 from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy
 from ninepic_pipeline.sandbox import SandboxServer
 from tests.api.test_snapshot import JSON, _page_body, _script
 from tests.conftest import KIDS_DASH, MARATHON, ORG
+from tests.sandbox.helpers import Api
 
 MARATHON_PAGES = 13  # 1,280 photos at 100 a page
 
@@ -37,11 +37,7 @@ def _paths(server: SandboxServer) -> list[str]:
 
 
 def _raw_hours(server: SandboxServer, event_id: int) -> list[tuple[str, int, int]]:
-    days = requests.get(
-        f"{server.url}/api/v1/ext/{ORG}/event/{event_id}/timeline/days",
-        headers={"X-API-Key": server.keys[ORG]},
-        timeout=10,
-    ).json()["data"]["days"]
+    days = Api(server, ORG).json(f"/event/{event_id}/timeline/days")["data"]["days"]
     return [(d["date"], h["hour"], h["count"]) for d in days for h in d["hours"]]
 
 
