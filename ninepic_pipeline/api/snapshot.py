@@ -147,6 +147,12 @@ class _Pass:
     def _note(self, anomaly: str) -> None:
         self.report.anomalies.append(anomaly)
 
+    def close(self) -> None:
+        """Closes the read's URL spool, finished or not."""
+        if self._columns is not None:
+            self._columns.urls.close()
+        self.gallery.close()
+
     def _keep_columns(self, columns: PhotoColumns) -> None:
         read = columns.table()
         keep = first_occurrence_rows(read.column("image_id"))
@@ -231,33 +237,43 @@ class SnapshotReader:
         # far (when drift may be accepted) and the last read, for the next one to confirm.
         best: _Pass | None = None
         confirmable: _Pass | None = None
-        for number in range(1, self._policy.max_passes + 1):
-            current = self._read_pass(number, ids_only=confirmable is not None)
-            reports.append(current.finish())
-            previous = reports[-2] if len(reports) > 1 else None
-            if self._trusted(previous, current.report, self._policy.confirm):
-                kept = confirmable if current.ids_only and confirmable is not None else current
-                for other in (best, confirmable, current):
-                    if other is not None and other is not kept:
-                        other.gallery.close()
-                return self._result(kept.gallery, reports, drift_accepted=False)
-            if current.ids_only:
-                # It disagreed with the read before: the next read is read whole again.
-                if confirmable is not best and confirmable is not None:
-                    confirmable.gallery.close()
-                confirmable = None
-                continue
-            if self._policy.on_drift == "accept" and (
-                best is None or self._better(best, current) is current
-            ):
-                if best is not None:
-                    best.gallery.close()
-                best = current
-            confirmable = current if current.report.photos_consistent else None
-            if current is not best and current is not confirmable:
-                current.gallery.close()
-        if best is not None:
-            return self._result(best.gallery, reports, drift_accepted=True)
+        current: _Pass | None = None
+        try:
+            for number in range(1, self._policy.max_passes + 1):
+                current = _Pass(
+                    number, self._scope, self._org_id, self._event_id, confirmable is not None
+                )
+                self._read_pass(current)
+                reports.append(current.finish())
+                previous = reports[-2] if len(reports) > 1 else None
+                if self._trusted(previous, current.report, self._policy.confirm):
+                    kept = confirmable if current.ids_only and confirmable is not None else current
+                    _close_all_but(kept, best, confirmable, current)
+                    return self._result(kept.gallery, reports, drift_accepted=False)
+                if current.ids_only:
+                    # It disagreed with the read before: the next read is read whole again.
+                    _close_all_but(best, confirmable)
+                    confirmable = None
+                    continue
+                if self._policy.on_drift == "accept" and (
+                    best is None or self._better(best, current) is current
+                ):
+                    _close_all_but(None, best)
+                    best = current
+                confirmable = current if current.report.photos_consistent else None
+                if current is not best and current is not confirmable:
+                    current.close()
+            if best is not None:
+                _close_all_but(best, confirmable)
+                return self._result(best.gallery, reports, drift_accepted=True)
+            raise self._drift_error(reports)
+        except BaseException:
+            # Failed reads, and the drift error too: whatever holds the error (a Dagster step
+            # reports it later) must not hold the reads' temporary files open with it.
+            _close_all_but(None, best, confirmable, current)
+            raise
+
+    def _drift_error(self, reports: list[PassReport]) -> GalleryDriftError:
         # The last reads say most about why the gallery would not settle; one line stays short.
         moved = "; ".join(
             f"read {report.number}: {report.findings[0]}"
@@ -265,7 +281,7 @@ class SnapshotReader:
             for report in reports[-3:]
             if report.findings
         )
-        raise GalleryDriftError(
+        return GalleryDriftError(
             f"{self._scope.describe()}: the gallery kept changing over {len(reports)} reads "
             f"({moved}); re-run when uploads have settled, or accept the best read "
             "(NINEPIC_ACCEPT_DRIFT=1)",
@@ -301,25 +317,25 @@ class SnapshotReader:
         gallery.drift_accepted = drift_accepted
         return gallery
 
-    def _read_pass(self, number: int, ids_only: bool) -> _Pass:
-        current = _Pass(number, self._scope, self._org_id, self._event_id, ids_only)
+    def _read_pass(self, current: _Pass) -> None:
+        # Page 1 alone first, in every read: it says how many pages there are, and it is
+        # answered before any other page is asked for, so no page answered after the last one
+        # can be page 1 (asking for a later read's pages together gave, in the soak, reads that
+        # two reads agreed on and a change made while they ran had left stale).
         first = next(self._fetch_pages([1]))
         if not current.add(first):
-            return current
+            return
         planned = range(2, first.pagination.total_pages + 1)
         self._guard_page_cap(first.pagination.total_pages)
         for response in self._fetch_pages(planned):
             if not current.add(response):
-                return current
+                return
         # The gallery may have grown past the pages planned from page 1: follow it.
-        while (
-            current.last.has_next_page and current.gallery.pages[-1].page < current.last.total_pages
-        ):
-            page = current.gallery.pages[-1].page + 1
+        while current.last.has_next_page and current.last_page < current.last.total_pages:
+            page = current.last_page + 1
             self._guard_page_cap(page)
             if not current.add(next(self._fetch_pages([page]))):
                 break
-        return current
 
     def _guard_page_cap(self, pages: int) -> None:
         if pages > self._policy.max_pages:
@@ -328,3 +344,9 @@ class SnapshotReader:
                 f"reports {pages}); raise the page cap if the gallery really is that large",
                 self._scope,
             )
+
+
+def _close_all_but(kept: _Pass | None, *passes: _Pass | None) -> None:
+    for other in passes:
+        if other is not None and other is not kept:
+            other.close()

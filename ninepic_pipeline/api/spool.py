@@ -54,6 +54,10 @@ class UrlSpool:
                 batch = batch.take(pa.array(keep[lo:hi] - start))
             yield batch
 
+    @property
+    def closed(self) -> bool:
+        return bool(self._file.closed)
+
     def close(self) -> None:
         self._writer = None
         self._file.close()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import json
 
 import pytest
 
 from ninepic_pipeline.api import GalleryReadError, NinepicClient
+from ninepic_pipeline.api.errors import GalleryDriftError, NinepicServerError
 from ninepic_pipeline.api.snapshot import SnapshotPolicy
+from ninepic_pipeline.api.spool import UrlSpool
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 from tests.conftest import MARATHON, ORG
 
@@ -213,3 +216,63 @@ def test_a_confirming_read_that_disagrees_is_followed_by_a_whole_read(server, fa
     assert gallery.image_id == ["a", "c"]
     assert len(gallery.passes) == 3
     assert _image_pages(server) == [1, 1, 1]
+
+
+def _open_spools() -> int:
+    """URL spools of this process not yet closed: each holds a temporary file."""
+    gc.collect()
+    return sum(isinstance(o, UrlSpool) and not o.closed for o in gc.get_objects())
+
+
+@pytest.mark.parametrize(
+    "scripted",
+    [
+        # The first read fails on its second page.
+        [(200, _page_body(["a", "b"], 1, 4, 2)), (500, None)],
+        # The first read is whole, and the confirming read fails on its second page.
+        [
+            (200, _page_body(["a", "b"], 1, 4, 2)),
+            (200, _page_body(["c", "d"], 2, 4, 2)),
+            (200, _page_body(["a", "b"], 1, 4, 2)),
+            (500, None),
+        ],
+    ],
+    ids=["first-read", "confirming-read"],
+)
+def test_a_read_that_fails_leaves_no_spool_open(server, fast_retry, scripted):
+    # The error is held, as Dagster holds a step's error to report it: the reads' temporary
+    # files must be closed by the read itself, not when the error is dropped.
+    before = _open_spools()
+    for status, body in scripted:
+        times = 1 if status == 200 else None  # a lasting failure
+        server.faults.push(
+            status, body=body, content_type=JSON, path_contains="/images", times=times
+        )
+    with _client(server, fast_retry) as client, pytest.raises(NinepicServerError) as error:
+        client.fetch_gallery(MARATHON)
+    server.faults.clear()
+    assert error.value.status == 500
+    assert _open_spools() == before
+
+
+def test_a_gallery_that_never_settles_leaves_no_spool_open(server, fast_retry):
+    # Each read whole and consistent, each with other photos: the last one is still waiting
+    # for a read to confirm it when the reads run out.
+    before = _open_spools()
+    _script(server, *(_page_body(["a", other], 1, 2, 1) for other in "bcd"))
+    with (
+        _client(server, fast_retry, max_passes=3) as client,
+        pytest.raises(GalleryDriftError) as error,
+    ):
+        client.fetch_gallery(MARATHON)
+    assert "kept changing over 3 reads" in str(error.value)
+    assert _open_spools() == before
+
+
+def test_the_spool_check_sees_an_open_spool():
+    # The same count over a spool left open, so that an unchanged count above means closed.
+    before = _open_spools()
+    spool = UrlSpool()
+    assert _open_spools() == before + 1
+    spool.close()
+    assert _open_spools() == before
