@@ -177,8 +177,11 @@ class Gallery:
         return None if t is None else from_micros(t)
 
     def insert(self, index: int, photo: Photo) -> None:
-        """Put `photo` at `index`, refusing a position that would break capture-time order."""
+        """Put `photo` at `index`, refusing a position that would break capture-time order and
+        an id the gallery has (the API's ids are unique)."""
         t = _check_photo(photo)
+        if photo.image_id in self._ids:
+            raise ValueError(f"photo id {photo.image_id} is already in the gallery")
         if not 0 <= index <= len(self._ids):
             raise IndexError(f"insert index {index} out of range 0..{len(self._ids)}")
         times = self._times

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from .data import DEFAULT_START, Event, Photo, from_micros, to_micros
-from .generate import MARATHON_SIZES, format_uuid, parse_event_date
+from .generate import MARATHON_SIZES, parse_event_date
 from .world import World
 
 # How far before the first (or after the last) timed photo an upload at the edge may be taken.
@@ -80,10 +80,10 @@ def insert_random(
         h: int | None = None if missing else height
         if not missing and p_null_size > 0 and rng.random() < p_null_size:
             w, h = null_some_side(rng, width, height)
-        image_id = format_uuid(rng.getrandbits(128))
-        photo = world.insert_photo(
-            *key, index, image_id=image_id, width=w, height=h, captured_at=captured_at
-        )
+        # The event's own upload ids, not a draw from `rng`: a caller seeds `rng` as the
+        # gallery was generated (the soak does), and a draw at the right point replayed the id
+        # of a photo the gallery had.
+        photo = world.insert_photo(*key, index, width=w, height=h, captured_at=captured_at)
         return photo, missing
 
 

@@ -123,6 +123,9 @@ def test_insert_defaults_and_validation() -> None:
         world.insert_photo(903, 460, 10_000)
     with pytest.raises(KeyError):
         world.insert_photo(903, 999, 0)
+    # Photo ids are unique in a gallery, as the API's are.
+    with pytest.raises(ValueError, match=f"{first.image_id} is already in the gallery"):
+        world.insert_photo(903, 460, 0, image_id=first.image_id)
 
 
 def test_add_photo_lands_by_capture_time() -> None:
