@@ -1,11 +1,11 @@
-"""The fault soak at a small size: every fault mode on, nothing lost, nothing doubled."""
+"""The fault soak at a small size: every fault mode on, every read a state the gallery had."""
 
 from __future__ import annotations
 
-from tests.soak import SoakReport, soak, soak_run
+from tests.soak import RecordingWorld, soak
 
 
-def test_soak_loses_and_doubles_nothing():
+def test_soak_reads_only_states_the_gallery_had():
     report = soak(runs=25, first_seed=1000)
     assert report.runs == 25
     assert report.failed_runs == 0, report.failures
@@ -13,17 +13,23 @@ def test_soak_loses_and_doubles_nothing():
     # Every mode was exercised, or the soak proves less than it claims.
     for kind in ("429", "500", "cut_body", "insert", "delete", "total_drift", "null_size"):
         assert report.faults[kind] > 0, kind
-    counts = (report.lost, report.doubled, report.phantom, report.wrong_size)
-    assert counts == (0, 0, 0, 0), report.failures
+    # A read may be the gallery as it was a change or two before the end (a change made while
+    # it was read that showed in no photo of it: README, "The fault soak"), never a state the
+    # gallery did not have, and it never doubles a photo or gets a size wrong.
+    assert (report.unexplained, report.doubled, report.wrong_size) == (0, 0, 0), report.failures
+    assert not report.bad
+    assert report.stale_reads <= 2, report.failures
 
 
-def test_live_uploads_never_repeat_an_id_of_the_gallery():
-    # In these seeds a live upload drew its id from the chaos's generator, seeded like the
-    # gallery's own, and drew the id of a photo the gallery had: every read then held that
-    # photo twice, and a gallery that had stopped changing failed as "kept changing".
-    report = SoakReport()
-    for seed in (20037, 20090, 20389):
-        soak_run(seed, report)
-    assert report.failed_runs == 0, report.failures
-    assert report.faults["insert"] > 0
-    assert (report.lost, report.doubled, report.phantom, report.wrong_size) == (0, 0, 0, 0)
+def test_the_soak_tells_a_read_behind_from_a_read_of_no_state():
+    world = RecordingWorld()
+    world.add_event(903, 1, name="Soak", photos=3, seed=1)
+    world.states.append(frozenset(world.photo_ids(903, 1)))
+    start = set(world.photo_ids(903, 1))
+    world.delete_photo(903, 1, 0)
+    world.insert_photo(903, 1, 0)
+    now = set(world.photo_ids(903, 1))
+    assert len(start) == len(now) == 3 and start != now
+    assert world.changes_behind(now) == 0
+    assert world.changes_behind(start) == 2
+    assert world.changes_behind(start | now) is None
