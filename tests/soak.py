@@ -82,9 +82,10 @@ class SoakReport:
 
     @property
     def bad(self) -> bool:
-        """What the protocol promises never to do: a read of a state the gallery never had, a
-        photo twice, a wrong size, or a read that failed."""
-        return bool(self.unexplained or self.doubled or self.wrong_size or self.failed_runs)
+        """Any photo lost, doubled, invented or wrongly sized, or a read that failed: a read
+        behind counts too, so that a weaker protocol (a single read) shows in the exit code."""
+        wrong = self.lost or self.doubled or self.phantom or self.wrong_size
+        return bool(wrong or self.failed_runs)
 
     def lines(self) -> list[str]:
         injected = sum(self.faults.values())
