@@ -18,7 +18,7 @@ from typing import Any
 
 from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
-from ninepic_pipeline.sandbox.data import Photo
+from ninepic_pipeline.sandbox.data import Event, Photo
 from ninepic_pipeline.tables.images import images_table
 
 ORG, EVENT = 903, 1
@@ -35,6 +35,13 @@ class RecordingWorld(World):
 
     def _record(self, org_id: int, event_id: int) -> None:
         self.states.append(frozenset(self.photo_ids(org_id, event_id)))
+
+    def add_event(self, org_id: int, event_id: int, *args: Any, **kwargs: Any) -> Event:
+        """The event, its gallery as generated recorded as the first state."""
+        with self._lock:
+            event = super().add_event(org_id, event_id, *args, **kwargs)
+            self._record(org_id, event_id)
+            return event
 
     def insert_photo(self, org_id: int, event_id: int, index: int, **fields: Any) -> Photo:
         with self._lock:
@@ -109,7 +116,6 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
     rng = random.Random(seed)
     world = RecordingWorld()
     world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
-    world.states.append(frozenset(world.photo_ids(ORG, EVENT)))
     chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6))
     waits: list[float] = []
     with SandboxServer(world=world, chaos=chaos) as server:
