@@ -1,7 +1,7 @@
 """Read one gallery with every contender, at several sizes and latencies, and tabulate the cost.
 
     .venv/bin/python -m benchmarks.bench [--sizes 10000,100000,1000000] [--latencies 0,50]
-        [--concurrency 16] [--contenders loop,dlt,pipeline,pipeline-single]
+        [--concurrency 16] [--contenders loop,dlt,pipeline,pipeline-single,pipeline-nightly]
         [--out benchmarks/results.md]
 
 For each size and latency: one sandbox in its own process, warmed by one untimed read, then
@@ -49,6 +49,9 @@ class Contender:
     # Reads page after page; its time is at least pages x latency.
     sequential: bool = False
     concurrent: bool = False
+    # Measured on its second run into the same output, the first one untimed: a night after
+    # one that recorded the same gallery.
+    second_night: bool = False
 
     def command(self, url: str, out: Path, concurrency: int) -> list[str]:
         cmd = [PYTHON, "-m", f"benchmarks.contenders.{self.module}", "--url", url]
@@ -65,6 +68,7 @@ CONTENDERS: Final = {
         Contender("dlt", "dlt_rest", sequential=True),
         Contender("pipeline", "pipeline", concurrent=True),
         Contender("pipeline-single", "pipeline", ("--single-read",), concurrent=True),
+        Contender("pipeline-nightly", "pipeline", concurrent=True, second_night=True),
     )
 }
 # A sequential read slower than this is skipped: 15 minutes holds 1M photos at 50 ms (500 s).
@@ -155,6 +159,19 @@ def run_contender(
         return row
     workdir = scratch / f"{size}-{latency_ms:g}ms-{contender.name}"
     out = workdir / "out"
+    if contender.second_night:
+        with progress(f"{contender.name}: the night before, untimed"):
+            before = run_measured(
+                contender.command(server.url, out, args.concurrency),
+                env=clean_env(),
+                workdir=workdir / "night-before",
+                timeout_s=args.timeout_s,
+                server=server,
+            )
+        if before.returncode != 0:
+            row.note = f"FAILED: the night before, exit {before.returncode}"
+            print(f"{contender.name} failed:\n{before.stderr_tail()}", file=sys.stderr)
+            return row
     with progress(f"{contender.name}: {size:,} photos at {latency_ms:g} ms"):
         measured = run_measured(
             contender.command(server.url, out, args.concurrency),
@@ -290,6 +307,11 @@ def report(rows: Sequence[Row], args: argparse.Namespace, argv: Sequence[str]) -
             "retries included); every contender reads pages of 100.",
             "- server CPU s: the sandbox process's CPU while the contender ran; the sandbox's "
             "page cache was warmed by one untimed read first, so every contender meets it warm.",
+            "- pipeline: `gallery_job` on a fresh instance and warehouse, the first night, "
+            "confirmed reads (the default); pipeline-single: one read (NINEPIC_CONFIRM_READS=0); "
+            "pipeline-nightly: the default again, measured on its second run into the same "
+            "instance and warehouse (the first untimed), a night on which the gallery had not "
+            "changed, whose one read matches the snapshot recorded the night before.",
             "- wall ÷ pipeline wall: above 1x the pipeline is that many times faster.",
             "- floor = pages of one read x latency ÷ concurrency; floor (requests) = requests "
             "x latency ÷ concurrency. No floor at 0 ms.",

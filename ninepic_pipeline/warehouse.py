@@ -182,6 +182,15 @@ class Warehouse:
             pq.read_table(f"{base}/{part}", columns=wanted, filesystem=filesystem) for part in parts
         )
 
+    def read_batches(
+        self, table: str, event_id: int | None, columns: Sequence[str]
+    ) -> Iterator[pa.RecordBatch]:
+        """The columns of a table replaced whole (one file), batch by batch: memory holds one
+        batch, never the column."""
+        filesystem, base = self.storage.filesystem()
+        with filesystem.open_input_file(f"{base}/{self.key(table, event_id)}") as source:
+            yield from pq.ParquetFile(source).iter_batches(columns=list(columns))
+
     def read_all(self, table: str, schema: pa.Schema) -> pa.Table:
         """Every partition of a table partitioned by event, `event_id` (from the path) first;
         an empty table of `schema` and `event_id` before any file exists."""

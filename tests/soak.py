@@ -16,7 +16,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
+from ninepic_pipeline.api import (
+    IdsDigest,
+    NinepicClient,
+    NinepicError,
+    RetryPolicy,
+    SnapshotPolicy,
+)
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 from ninepic_pipeline.sandbox.data import Event, Photo
 from ninepic_pipeline.tables.images import images_table
@@ -85,6 +91,8 @@ class SoakReport:
     # Photos lost or invented by reads that are no state the gallery ever had.
     unexplained: int = 0
     read_passes: int = 0
+    # Reads trusted because they matched the recorded snapshot (`--recorded`), unconfirmed.
+    matched_recorded: int = 0
     failures: list[str] = field(default_factory=list)
 
     @property
@@ -108,14 +116,19 @@ class SoakReport:
             f"reads a change or more behind the end: {self.stale_reads}",
             f"photos lost or invented by reads of no state the gallery had: {self.unexplained}",
             f"reads needed: {self.read_passes}",
+            f"reads trusted as the recorded snapshot: {self.matched_recorded}",
         ]
 
 
-def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
-    """One seeded run; adds what it saw to `report`."""
+def soak_run(seed: int, report: SoakReport, confirm: bool = True, recorded: bool = False) -> None:
+    """One seeded run; adds what it saw to `report`. With `recorded`, the client is given the
+    gallery as generated as the snapshot recorded before (a night before, unchanged since)."""
     rng = random.Random(seed)
     world = RecordingWorld()
     world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
+    digest = IdsDigest()
+    digest.update(world.photo_ids(ORG, EVENT))
+    recorded_digest = digest.hexdigest() if recorded else None
     chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6))
     waits: list[float] = []
     with SandboxServer(world=world, chaos=chaos) as server:
@@ -133,7 +146,7 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
         report.runs += 1
         try:
             with client:
-                gallery = client.fetch_gallery(EVENT)
+                gallery = client.fetch_gallery(EVENT, recorded_digest)
         except NinepicError as error:
             report.failed_runs += 1
             report.failures.append(f"seed {seed}: {error}")
@@ -163,12 +176,15 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True) -> None:
         if row["image_id"] in record and record[row["image_id"]] != (row["width"], row["height"])
     )
     report.read_passes += len(gallery.passes)
+    report.matched_recorded += gallery.matches_recorded
 
 
-def soak(runs: int, first_seed: int = 1, confirm: bool = True) -> SoakReport:
+def soak(
+    runs: int, first_seed: int = 1, confirm: bool = True, recorded: bool = False
+) -> SoakReport:
     report = SoakReport()
     for seed in range(first_seed, first_seed + runs):
-        soak_run(seed, report, confirm)
+        soak_run(seed, report, confirm, recorded)
     return report
 
 
@@ -179,8 +195,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--single-read", action="store_true", help="trust one consistent read (confirm=False)"
     )
+    parser.add_argument(
+        "--recorded",
+        action="store_true",
+        help="give the client the generated gallery as the snapshot recorded before",
+    )
     args = parser.parse_args(argv)
-    report = soak(args.runs, args.first_seed, confirm=not args.single_read)
+    report = soak(args.runs, args.first_seed, confirm=not args.single_read, recorded=args.recorded)
     print("\n".join(report.lines()))
     for failure in report.failures:
         print(f"  {failure}")

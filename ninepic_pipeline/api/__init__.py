@@ -41,7 +41,7 @@ _EXPORTS = {
         "Timeline",
     ],
     "ninepic_pipeline.api.retry": ["RetryPolicy", "parse_retry_after"],
-    "ninepic_pipeline.api.snapshot": ["SnapshotPolicy"],
+    "ninepic_pipeline.api.snapshot": ["IdsDigest", "SnapshotPolicy"],
     "ninepic_pipeline.api.transport": ["Timeouts"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}

@@ -169,12 +169,17 @@ class NinepicClient:
             )
         return Timeline(available=True, days=tuple(TimelineDay.from_json(d, scope) for d in days))
 
-    def fetch_gallery(self, event_id: int) -> Gallery:
-        """A consistent snapshot of the event's photos, in the API's order (see `snapshot`)."""
-        return self._read_gallery(event_id)
+    def fetch_gallery(self, event_id: int, recorded_digest: str | None = None) -> Gallery:
+        """A consistent snapshot of the event's photos, in the API's order (see `snapshot`);
+        `recorded_digest`, of a snapshot trusted before, spares a still gallery its
+        confirming read."""
+        return self._read_gallery(event_id, recorded_digest)
 
     def _read_gallery(
-        self, event_id: int, after_first_page: Callable[[], None] | None = None
+        self,
+        event_id: int,
+        recorded_digest: str | None = None,
+        after_first_page: Callable[[], None] | None = None,
     ) -> Gallery:
         event_id = positive_id(event_id, "event id")
         scope = self._scope("All Photos", event_id)
@@ -189,12 +194,16 @@ class NinepicClient:
                         hooks.pop()()
                     yield response
 
-        reader = SnapshotReader(fetch_pages, scope, self.org_id, event_id, self.snapshot)
+        reader = SnapshotReader(
+            fetch_pages, scope, self.org_id, event_id, self.snapshot, recorded_digest
+        )
         gallery = reader.read()
         gallery.retries = self.transport.stats.retries[scope.endpoint] - retries_before
         return gallery
 
-    def fetch_gallery_and_timeline(self, event_id: int) -> tuple[Gallery, Timeline]:
+    def fetch_gallery_and_timeline(
+        self, event_id: int, recorded_digest: str | None = None
+    ) -> tuple[Gallery, Timeline]:
         """The gallery (`fetch_gallery`) and its Photo Timeline, the timeline requested once
         the gallery's first page has answered, beside the rest of the reads: a round trip less
         for every event, and none for a key or event the API refuses.
@@ -203,7 +212,7 @@ class NinepicClient:
         its start may be stale: the timeline is then requested again once the read is trusted.
         """
         if self.max_concurrency == 1:
-            gallery = self.fetch_gallery(event_id)
+            gallery = self.fetch_gallery(event_id, recorded_digest)
             return gallery, self._timeline_or_close(gallery, event_id)
         unwanted = threading.Event()
         early: list[Future[Timeline]] = []
@@ -212,11 +221,14 @@ class NinepicClient:
             early.append(self._executor().submit(self.timeline_days, event_id, unwanted))
 
         try:
-            gallery = self._read_gallery(event_id, after_first_page=request_timeline)
+            gallery = self._read_gallery(
+                event_id, recorded_digest, after_first_page=request_timeline
+            )
         except BaseException:
             _drop(early, unwanted)
             raise
-        still = len(gallery.passes) == self.snapshot.min_passes and not gallery.drift_accepted
+        fewest = 1 if gallery.matches_recorded else self.snapshot.min_passes
+        still = len(gallery.passes) == fewest and not gallery.drift_accepted
         if still and early:
             return gallery, self._timeline_or_close(gallery, event_id, early[0])
         _drop(early, unwanted)

@@ -275,7 +275,8 @@ class Gallery:
     and `urls` the URL columns of the same rows, batch by batch; `pages` say when each page
     was read.
     `passes` reports every read it took to get a trusted one; `drift_accepted` is set when
-    none was and the best read was kept by policy.
+    none was and the best read was kept by policy; `matches_recorded` when one read was
+    trusted because it matched the snapshot recorded before, in place of a confirming read.
     """
 
     org_id: int
@@ -287,6 +288,7 @@ class Gallery:
     retries: int = 0
     passes: list[PassReport] = field(default_factory=list)
     drift_accepted: bool = False
+    matches_recorded: bool = False
 
     def __len__(self) -> int:
         return self.photos.num_rows

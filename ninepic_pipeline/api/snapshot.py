@@ -13,6 +13,14 @@ held still does not stop two reads from agreeing). A stable gallery costs two re
 keeps changing is read until two agree, within `max_passes`. `confirm=False` trusts a single
 fully consistent read and confirms only after drift was seen: half the requests, at the risk of
 a stale `total` masking an upload.
+
+A read can also be confirmed by what was recorded before: given the digest of a snapshot
+trusted earlier (last night's, `IdsDigest.of_arrays` over its ids), a first read that is fully
+consistent and holds exactly those ids, in that order, is trusted without a second read. A
+gallery that did not change since costs one read; a stale `total` cannot make a read equal to an
+earlier snapshot, since photos lost or repeated behind it change the ids, and an exact match
+needs changes that cancel out on every page with no total moving (the gap confirmed reads have
+too, see the README); what is kept is then the recorded state itself, a real one.
 """
 
 from __future__ import annotations
@@ -23,6 +31,9 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
+
+import numpy as np
+import pyarrow as pa
 
 from ninepic_pipeline.api.errors import GalleryDriftError, GalleryReadError, RequestScope
 from ninepic_pipeline.api.models import Gallery, PageRead, Pagination, PassReport
@@ -77,6 +88,43 @@ class SnapshotPolicy:
             raise ValueError(f"on_drift must be 'fail' or 'accept', got {self.on_drift!r}")
 
 
+class IdsDigest:
+    """blake2b of photo ids in order, each followed by a NUL: two reads agree when their digests
+    do, and a read matches a recorded snapshot whose ids give the same digest."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.blake2b(digest_size=16)
+
+    def update(self, ids: list[str]) -> None:
+        if ids:
+            self._hash.update("\0".join(ids).encode() + b"\0")
+
+    def update_array(self, ids: pa.Array) -> None:
+        """The same as `update(ids.to_pylist())` for a string array without nulls, without a
+        Python string per id (a million of them would cost more than the read they spare)."""
+        if ids.null_count:
+            raise ValueError("photo ids cannot be null")
+        if not len(ids):
+            return
+        ids = ids.cast(pa.large_string())
+        offsets = np.frombuffer(ids.buffers()[1], dtype=np.int64)[
+            ids.offset : ids.offset + len(ids) + 1
+        ]
+        data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        # A NUL after each id: inserted at each id's end, the last one at the very end.
+        self._hash.update(np.insert(data, offsets[1:] - offsets[0], 0).tobytes())
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+    @classmethod
+    def of_arrays(cls, arrays: Iterable[pa.Array]) -> str:
+        digest = cls()
+        for ids in arrays:
+            digest.update_array(ids)
+        return digest.hexdigest()
+
+
 class _Pass:
     """Accumulates one read into columns, noting everything that looks inconsistent."""
 
@@ -91,7 +139,7 @@ class _Pass:
         self._columns = None if ids_only else PhotoColumns()
         self._previous_ids: list[str] | None = None
         # Reads are compared by a digest of their ordered ids, so no earlier read is kept.
-        self._digest = hashlib.blake2b(digest_size=16)
+        self._digest = IdsDigest()
 
     @property
     def last(self) -> Pagination:
@@ -118,7 +166,7 @@ class _Pass:
         self._check_shape(response)
         if self._columns is not None:
             self._columns.add(response.items, ids, page)
-        self._digest.update("\0".join(ids).encode() + b"\0")
+        self._digest.update(ids)
         self.gallery.pages.append(PageRead(page, pagination, len(ids), 0, response.fetched_at))
         self.report.pages += 1
         self.report.totals.append(pagination.total)
@@ -224,12 +272,15 @@ class SnapshotReader:
         org_id: int,
         event_id: int,
         policy: SnapshotPolicy,
+        recorded_digest: str | None = None,
     ) -> None:
         self._fetch_pages = fetch_pages
         self._scope = scope
         self._org_id = org_id
         self._event_id = event_id
         self._policy = policy
+        # The ids of a snapshot trusted before (see the module docstring); None: none known.
+        self._recorded_digest = recorded_digest
 
     def read(self) -> Gallery:
         reports: list[PassReport] = []
@@ -246,9 +297,10 @@ class SnapshotReader:
                 self._read_pass(current)
                 reports.append(current.finish())
                 previous = reports[-2] if len(reports) > 1 else None
-                if self._trusted(previous, current.report, self._policy.confirm):
+                if self._trusted(previous, current.report):
                     kept = confirmable if current.ids_only and confirmable is not None else current
                     _close_all_but(kept, best, confirmable, current)
+                    kept.gallery.matches_recorded = previous is None and self._policy.confirm
                     return self._result(kept.gallery, reports, drift_accepted=False)
                 if current.ids_only:
                     # It disagreed with the read before: the next read is read whole again.
@@ -288,10 +340,10 @@ class SnapshotReader:
             self._scope,
         )
 
-    @staticmethod
-    def _trusted(previous: PassReport | None, current: PassReport, confirm: bool) -> bool:
+    def _trusted(self, previous: PassReport | None, current: PassReport) -> bool:
         if previous is None:
-            return current.consistent and not confirm
+            confirmed = not self._policy.confirm or current.digest == self._recorded_digest
+            return current.consistent and confirmed
         return (
             current.photos_consistent
             and previous.photos_consistent

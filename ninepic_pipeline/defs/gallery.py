@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
+import numpy as np
 import pyarrow.compute as pc
 
-from ninepic_pipeline.api import Gallery, NinepicClient, Timeline
+from ninepic_pipeline.api import Gallery, IdsDigest, NinepicClient, Timeline
 from ninepic_pipeline.defs.metadata import appended_metadata, table_metadata
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
 from ninepic_pipeline.memory import configure_allocators
@@ -68,7 +69,9 @@ def publish_gallery(
     `BlockingChecksFailed` when a blocking check stops it: the previous tables stay whole.
     """
     configure_allocators()
-    gallery, timeline = client.fetch_gallery_and_timeline(event_id)
+    store = warehouse.open()
+    recorded = _recorded_digest(store, event_id)
+    gallery, timeline = client.fetch_gallery_and_timeline(event_id, recorded)
     with gallery:
         if not timeline.available:
             context.log.warning(
@@ -79,13 +82,36 @@ def publish_gallery(
                 f"event {event_id}: no consistent read; the best one was kept, and recorded in "
                 "no history (it may lack photos)"
             )
-        store = warehouse.open()
         snapshot, schema = _publish_snapshot(context.run.run_id, gallery, timeline, store, event_id)
         context.log.info(
             f"event {event_id}: {len(gallery)} photos in {len(gallery.pages)} page(s), "
-            f"{len(gallery.passes)} read(s), {gallery.retries} retr(ies)"
+            f"{len(gallery.passes)} read(s)"
+            + (", as recorded before" if gallery.matches_recorded else "")
+            + f", {gallery.retries} retr(ies)"
         )
         return _published(snapshot, [*snapshot.checks, schema], gallery, timeline, store, event_id)
+
+
+def _recorded_digest(store: Warehouse, event_id: int) -> str | None:
+    """The digest of the photos the warehouse holds for the event (`IdsDigest`), for the read
+    to match in place of a confirming read; None when there is no snapshot to trust: none yet,
+    one kept under drift (it may lack photos), or ranks out of order."""
+    if not (store.exists("images", event_id) and store.exists("capture_order_stats", event_id)):
+        return None
+    stats_key = store.key("capture_order_stats", event_id)
+    if "drift_accepted" not in store.read_schema(stats_key).names:
+        return None  # written before the flag: whether its read was trusted is unknown
+    drift = store.read("capture_order_stats", event_id, ["drift_accepted"]).column(0).to_pylist()
+    if drift != [False]:
+        return None
+    digest, expected = IdsDigest(), 1
+    for batch in store.read_batches("images", event_id, ["image_id", "capture_rank"]):
+        ranks = batch.column("capture_rank").to_numpy()
+        if not np.array_equal(ranks, np.arange(expected, expected + len(ranks))):
+            return None
+        digest.update_array(batch.column("image_id"))
+        expected += len(ranks)
+    return digest.hexdigest()
 
 
 def _read_numbers(gallery: Gallery) -> dict[str, Any]:
@@ -97,6 +123,7 @@ def _read_numbers(gallery: Gallery) -> dict[str, Any]:
         "duplicates_dropped": gallery.duplicates_dropped,
         "retries": gallery.retries,
         "read_passes": len(gallery.passes),
+        "matches_recorded": gallery.matches_recorded,
     }
 
 

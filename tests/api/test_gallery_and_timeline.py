@@ -8,7 +8,7 @@ import pytest
 
 from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy
 from ninepic_pipeline.sandbox import SandboxServer
-from tests.api.test_snapshot import JSON, _page_body, _script
+from tests.api.test_snapshot import JSON, _page_body, _recorded, _script
 from tests.conftest import KIDS_DASH, MARATHON, ORG
 from tests.sandbox.helpers import Api
 
@@ -71,6 +71,20 @@ def test_a_gallery_that_changed_during_the_read_gets_its_timeline_again(server, 
             assert gallery.image_id == ["x", "a", "b", "c"] and len(gallery.passes) == 3
     asked = _paths(server)
     assert asked.count("timeline") == 2 and asked.count("images") == 6
+    assert _hours(timeline) == _raw_hours(server, MARATHON)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_read_matching_the_recorded_snapshot_keeps_its_timeline(server, fast_retry, workers):
+    # One read, trusted for matching the snapshot recorded before, saw no change: the timeline
+    # asked for beside it is kept, not asked for again.
+    recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
+    with _client(server, fast_retry, workers) as client:
+        gallery, timeline = client.fetch_gallery_and_timeline(MARATHON, recorded)
+        with gallery:
+            assert gallery.matches_recorded and len(gallery.passes) == 1
+    asked = _paths(server)
+    assert asked.count("timeline") == 1 and asked.count("images") == MARATHON_PAGES
     assert _hours(timeline) == _raw_hours(server, MARATHON)
 
 

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 
+import pyarrow as pa
 import pytest
 
 from ninepic_pipeline.api import GalleryReadError, NinepicClient
 from ninepic_pipeline.api.errors import GalleryDriftError, NinepicServerError
-from ninepic_pipeline.api.snapshot import SnapshotPolicy
+from ninepic_pipeline.api.snapshot import IdsDigest, SnapshotPolicy
 from ninepic_pipeline.api.spool import UrlSpool
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 from tests.conftest import MARATHON, ORG
@@ -276,3 +278,73 @@ def test_the_spool_check_sees_an_open_spool():
     assert _open_spools() == before + 1
     spool.close()
     assert _open_spools() == before
+
+
+def _recorded(ids: list[str]) -> str:
+    """The digest of a snapshot of `ids`, by its definition: blake2b-128 of each id + NUL."""
+    return hashlib.blake2b("".join(f"{i}\0" for i in ids).encode(), digest_size=16).hexdigest()
+
+
+def test_a_read_matching_the_recorded_snapshot_needs_no_confirming_read(server, client):
+    recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
+    gallery = client.fetch_gallery(MARATHON, recorded)
+    assert len(gallery.passes) == 1 and gallery.matches_recorded
+    assert gallery.image_id == server.world.photo_ids(ORG, MARATHON)
+    assert sorted(_image_pages(server)) == list(range(1, 14))
+
+
+@pytest.mark.parametrize("change", ["one photo fewer", "two photos swapped"])
+def test_a_read_unlike_the_recorded_snapshot_is_confirmed_by_a_second_read(server, client, change):
+    ids = server.world.photo_ids(ORG, MARATHON)
+    recorded = ids[1:] if change == "one photo fewer" else [ids[1], ids[0], *ids[2:]]
+    gallery = client.fetch_gallery(MARATHON, _recorded(recorded))
+    assert len(gallery.passes) == 2 and not gallery.matches_recorded
+    assert gallery.image_id == ids
+    assert sorted(_image_pages(server)) == sorted(list(range(1, 14)) * 2)
+
+
+def test_a_read_matching_the_recorded_ids_with_a_moving_total_is_confirmed(server, fast_retry):
+    # The ids are the recorded ones, but the total moved between the pages: the gallery changed
+    # while it was read, so the match proves nothing and the read must be confirmed.
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 3, 2),
+        _page_body(["c", "d"], 2, 4, 2),
+        _page_body(["a", "b"], 1, 4, 2),
+        _page_body(["c", "d"], 2, 4, 2),
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    assert gallery.image_id == ["a", "b", "c", "d"]
+    assert len(gallery.passes) == 2 and not gallery.matches_recorded
+    first = gallery.passes[0]
+    assert first.photos_consistent and first.total_moves == ["total moved 3 -> 4 on page 2"]
+
+
+def test_without_confirmation_the_recorded_snapshot_changes_nothing(server, fast_retry):
+    recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
+    with _client(server, fast_retry, confirm=False) as client:
+        gallery = client.fetch_gallery(MARATHON, recorded)
+    assert len(gallery.passes) == 1 and not gallery.matches_recorded
+
+
+@pytest.mark.parametrize(
+    "ids",
+    [["a"], ["b7e1-ü", "x", "Ω" * 40], [f"id-{n}" for n in range(1000)]],
+    ids=["one", "unicode", "many"],
+)
+def test_a_recorded_digest_of_arrow_ids_is_the_digest_of_a_read_of_them(ids):
+    array = pa.array(["dropped", *ids, "dropped too"]).slice(1, len(ids))
+    from_arrow = IdsDigest()
+    for start in range(0, len(ids), 300):  # in batches, as the warehouse reads them
+        from_arrow.update_array(array.slice(start, 300))
+    from_read = IdsDigest()
+    from_read.update(ids[:1])
+    from_read.update(ids[1:])
+    from_read.update([])  # an empty page adds nothing
+    assert from_arrow.hexdigest() == from_read.hexdigest() == _recorded(ids)
+    assert IdsDigest.of_arrays([pa.array(ids, pa.large_string())]) == _recorded(ids)
+
+
+def test_a_recorded_digest_refuses_null_ids():
+    with pytest.raises(ValueError, match="cannot be null"):
+        IdsDigest().update_array(pa.array(["a", None]))

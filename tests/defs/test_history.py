@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ninepic_pipeline.sandbox import SandboxServer
-from tests.conftest import KIDS_DASH, ORG
+from tests.conftest import KIDS_DASH, NIGHT_RUN, ORG
 from tests.defs.conftest import load_defs, run_gallery
 from tests.fixtures_pipeline import pipeline_env
 
@@ -86,3 +86,42 @@ def test_two_nights_record_exactly_the_uploads_and_deletions(own_server, warehou
     assert record.asset_materialization.metadata["dagster/row_count"].value == len(before) + 5
     seen_again = {i: row["first_seen_at"] for i, row in _images(warehouse).items()}
     assert seen_again == {i: row["first_seen_at"] for i, row in images.items()}
+
+
+def _table(warehouse: Path, table: str, event: int) -> list[dict]:
+    return pq.read_table(warehouse / table / f"event_id={event}").to_pylist()
+
+
+def _image_requests(server: SandboxServer) -> int:
+    return sum(e.path.endswith("/images") for e in server.request_log)
+
+
+def test_a_night_without_change_reads_the_gallery_once(own_server, warehouse, instance):
+    world, defs, event = own_server.world, load_defs(), NIGHT_RUN
+    pages = -(-world.photo_count(ORG, event) // 100)
+    assert pages > 1
+
+    def night() -> tuple[int, int, bool]:
+        own_server.clear_log()
+        assert run_gallery(defs, instance, str(event)).success
+        (capture,) = _table(warehouse, "capture_order_stats", event)
+        record = instance.fetch_materializations(dg.AssetKey("images"), limit=1).records[0]
+        matched = record.asset_materialization.metadata["matches_recorded"].value
+        return capture["read_passes"], _image_requests(own_server), matched
+
+    assert night() == (2, 2 * pages, False)
+    night_one = _table(warehouse, "images", event)
+
+    # Nothing changed since: the first read matches the recorded snapshot and is trusted.
+    assert night() == (1, pages, True)
+    night_two = _table(warehouse, "images", event)
+    assert [r["image_id"] for r in night_two] == [r["image_id"] for r in night_one]
+    assert [r["capture_rank"] for r in night_two] == list(range(1, len(night_one) + 1))
+    assert len(_table(warehouse, "gallery_snapshots", event)) == 1
+
+    # A photo uploaded since: the read differs from the record, so it is confirmed.
+    upload = world.insert_photo(ORG, event, 3).image_id
+    assert night() == (2, 2 * pages, False)
+    changes = _table(warehouse, "image_changes", event)
+    added = [c["image_id"] for c in changes if c["change"] == "added"]
+    assert added.count(upload) == 1 and len(added) == len(night_one) + 1

@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ninepic_pipeline.defs.gallery import _recorded_digest
 from ninepic_pipeline.sandbox import Chaos, SandboxServer
-from ninepic_pipeline.warehouse import STAGING
+from ninepic_pipeline.warehouse import STAGING, Warehouse
+from tests.api.test_snapshot import _recorded
 from tests.conftest import KIDS_DASH, ORG
 from tests.defs.conftest import FAST_RETRY, QUIET, with_api_config
 from tests.fixtures_pipeline import load_defs, pipeline_env
@@ -141,3 +144,29 @@ def test_a_read_kept_under_drift_records_no_history(own_server, warehouse, tmp_p
     assert _run(defs, tmp_path / "night2")
     new = [c for c in _history(warehouse, "image_changes") if c not in before]
     assert [(c["image_id"], c["change"]) for c in new] == [(gone, "removed")]
+
+
+@pytest.mark.parametrize(
+    ("drift", "ranks", "expected"),
+    [
+        ([False], None, "match"),
+        ([True], None, None),  # kept under drift: it may lack photos
+        (None, None, None),  # written before the flag existed
+        ([False], "swapped", None),  # not in capture order: not a read's order
+    ],
+    ids=["trusted", "drift-accepted", "no-flag", "ranks-out-of-order"],
+)
+def test_the_recorded_snapshot_is_offered_only_when_it_was_trusted(
+    tmp_path, drift, ranks, expected
+):
+    store = Warehouse(tmp_path)
+    ids = [f"photo-{n:05d}" for n in range(150_000)]  # more than one batch of the reader
+    rank = list(range(1, len(ids) + 1))
+    if ranks == "swapped":
+        rank[10], rank[11] = rank[11], rank[10]
+    store.write("images", pa.table({"image_id": ids, "capture_rank": rank}), KIDS_DASH)
+    stats = {"image_count": [len(ids)]} | ({} if drift is None else {"drift_accepted": drift})
+    store.write("capture_order_stats", pa.table(stats), KIDS_DASH)
+    digest = _recorded_digest(store, KIDS_DASH)
+    assert digest == (_recorded(ids) if expected == "match" else None)
+    assert _recorded_digest(store, KIDS_DASH + 1) is None  # no snapshot of that event yet
