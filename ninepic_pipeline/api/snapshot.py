@@ -16,15 +16,18 @@ a stale `total` masking an upload.
 
 A read can also be confirmed by what was recorded before: given the digest of a snapshot
 trusted earlier (last night's, `IdsDigest.of_arrays` over its ids), a first read that is fully
-consistent and holds exactly those ids, in that order, is trusted without a second read. A
-gallery that did not change since costs one read; a stale `total` cannot make a read equal to an
-earlier snapshot, since photos lost or repeated behind it change the ids, and an exact match
-needs changes that cancel out on every page with no total moving (the gap confirmed reads have
-too, see the README); what is kept is then the recorded state itself, a real one.
+consistent (no `total` moved either) and holds exactly those ids, in that order, is trusted
+without a second read once one more round finds it still so: page 1 asked again answers the
+same, and, when the last page was full, the page past it holds no other photo (an upload at the
+very end behind a lagging `total` shifts no page, so only that page shows it). A gallery that
+did not change since costs one read and a round. What it cannot see is a photo that left the
+event before the read and came back during it while others changed on pages between (a mix
+that two whole reads would tell apart); the README says more.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 from collections.abc import Callable, Iterable, Iterator
@@ -35,7 +38,14 @@ from typing import Any, Literal
 import numpy as np
 import pyarrow as pa
 
-from ninepic_pipeline.api.errors import GalleryDriftError, GalleryReadError, RequestScope
+from ninepic_pipeline.api.errors import (
+    GalleryDriftError,
+    GalleryReadError,
+    NinepicBadRequestError,
+    NinepicNotFoundError,
+    NinepicValidationError,
+    RequestScope,
+)
 from ninepic_pipeline.api.models import Gallery, PageRead, Pagination, PassReport
 from ninepic_pipeline.api.records import (
     PhotoColumns,
@@ -89,19 +99,33 @@ class SnapshotPolicy:
 
 
 class IdsDigest:
-    """blake2b of photo ids in order, each followed by a NUL: two reads agree when their digests
-    do, and a read matches a recorded snapshot whose ids give the same digest."""
+    """blake2b of photo ids in order: two reads agree when their digests do, and a read matches
+    a recorded snapshot whose ids give the same digest.
+
+    Each id is its UTF-8 bytes and a NUL. An id that is empty or holds a NUL itself (opaque
+    strings may) is a NUL, its length in 8 bytes and its bytes instead, so that no two lists
+    of ids share a digest (`["a\\0b"]` and `["a", "b"]` would otherwise).
+    """
 
     def __init__(self) -> None:
         self._hash = hashlib.blake2b(digest_size=16)
 
     def update(self, ids: list[str]) -> None:
-        if ids:
-            self._hash.update("\0".join(ids).encode() + b"\0")
+        if not ids:
+            return
+        joined = "\0".join(ids)
+        if all(ids) and joined.count("\0") == len(ids) - 1:
+            self._hash.update(joined.encode() + b"\0")
+        else:
+            self._hash.update(b"".join(map(_escaped_id, ids)))
 
-    def update_array(self, ids: pa.Array) -> None:
-        """The same as `update(ids.to_pylist())` for a string array without nulls, without a
-        Python string per id (a million of them would cost more than the read they spare)."""
+    def update_array(self, ids: pa.Array | pa.ChunkedArray) -> None:
+        """The same as `update(ids.to_pylist())` for string ids without nulls, without a Python
+        string per id (a million of them would cost more than the read they spare)."""
+        if isinstance(ids, pa.ChunkedArray):
+            for chunk in ids.chunks:
+                self.update_array(chunk)
+            return
         if ids.null_count:
             raise ValueError("photo ids cannot be null")
         if not len(ids):
@@ -111,6 +135,9 @@ class IdsDigest:
             ids.offset : ids.offset + len(ids) + 1
         ]
         data = np.frombuffer(ids.buffers()[2], dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if not np.diff(offsets).all() or not data.all():
+            self.update(ids.to_pylist())  # an empty id or a NUL in one: escaped, one by one
+            return
         # A NUL after each id: inserted at each id's end, the last one at the very end.
         self._hash.update(np.insert(data, offsets[1:] - offsets[0], 0).tobytes())
 
@@ -118,11 +145,18 @@ class IdsDigest:
         return self._hash.hexdigest()
 
     @classmethod
-    def of_arrays(cls, arrays: Iterable[pa.Array]) -> str:
+    def of_arrays(cls, arrays: Iterable[pa.Array | pa.ChunkedArray]) -> str:
         digest = cls()
         for ids in arrays:
             digest.update_array(ids)
         return digest.hexdigest()
+
+
+def _escaped_id(image_id: str) -> bytes:
+    if image_id and "\0" not in image_id:
+        return image_id.encode() + b"\0"
+    raw = image_id.encode()
+    return b"\0" + len(raw).to_bytes(8, "big") + raw
 
 
 class _Pass:
@@ -138,6 +172,7 @@ class _Pass:
         self.ids_only = ids_only
         self._columns = None if ids_only else PhotoColumns()
         self._previous_ids: list[str] | None = None
+        self._first_ids: list[str] | None = None
         # Reads are compared by a digest of their ordered ids, so no earlier read is kept.
         self._digest = IdsDigest()
 
@@ -171,6 +206,8 @@ class _Pass:
         self.report.pages += 1
         self.report.totals.append(pagination.total)
         self._previous_ids = ids
+        if self._first_ids is None:
+            self._first_ids = ids
         return pagination.current_page != 0 and bool(ids)
 
     def _check_shape(self, response: PageResponse) -> None:
@@ -239,6 +276,31 @@ class _Pass:
             if read.images != expected:
                 self._note(f"page {read.page} held {read.images} photos where {expected} were due")
 
+    def still_at_end(self, probes: Iterator[PageResponse]) -> bool:
+        """Whether the gallery still looks as read, by page 1 asked again and then, if the
+        last page was full, the page past it; what differs is noted as an anomaly."""
+        again = next(probes)
+        first_total = self.report.totals[0]
+        if image_ids(again.items, self.scope) != self._first_ids or (
+            again.pagination.total != first_total
+        ):
+            self._note("page 1, asked again after the last page, changed")
+            return False
+        try:
+            beyond = next(probes, None)
+        except (NinepicBadRequestError, NinepicNotFoundError, NinepicValidationError):
+            return True  # the API refuses pages past the end: none is there
+        ids = [] if beyond is None else image_ids(beyond.items, self.scope)
+        if ids and ids != self._previous_ids:  # a page past the end may repeat the last
+            self._note(f"page {self.last_page + 1}, past the last, holds photos")
+            return False
+        return True
+
+    @property
+    def last_page_full(self) -> bool:
+        last = self.gallery.pages[-1]
+        return last.images > 0 and last.images >= last.pagination.page_size
+
     def finish(self) -> PassReport:
         if self._columns is None:
             # Its ids are only compared with the read before, by digest: a read that agrees
@@ -297,10 +359,13 @@ class SnapshotReader:
                 self._read_pass(current)
                 reports.append(current.finish())
                 previous = reports[-2] if len(reports) > 1 else None
+                if previous is None and self._matches_recorded(current):
+                    _close_all_but(current, best, confirmable)
+                    current.gallery.matches_recorded = True
+                    return self._result(current.gallery, reports, drift_accepted=False)
                 if self._trusted(previous, current.report):
                     kept = confirmable if current.ids_only and confirmable is not None else current
                     _close_all_but(kept, best, confirmable, current)
-                    kept.gallery.matches_recorded = previous is None and self._policy.confirm
                     return self._result(kept.gallery, reports, drift_accepted=False)
                 if current.ids_only:
                     # It disagreed with the read before: the next read is read whole again.
@@ -340,10 +405,21 @@ class SnapshotReader:
             self._scope,
         )
 
+    def _matches_recorded(self, current: _Pass) -> bool:
+        """A first read, fully consistent, with the recorded snapshot's ids, and still so one
+        round after its last page (`_Pass.still_at_end`)."""
+        report = current.report
+        if not (self._policy.confirm and report.consistent):
+            return False
+        if self._recorded_digest is None or report.digest != self._recorded_digest:
+            return False
+        probes = [1, current.last_page + 1] if current.last_page_full else [1]
+        with contextlib.closing(self._fetch_pages(probes)) as responses:
+            return current.still_at_end(responses)
+
     def _trusted(self, previous: PassReport | None, current: PassReport) -> bool:
         if previous is None:
-            confirmed = not self._policy.confirm or current.digest == self._recorded_digest
-            return current.consistent and confirmed
+            return current.consistent and not self._policy.confirm
         return (
             current.photos_consistent
             and previous.photos_consistent

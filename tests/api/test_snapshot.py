@@ -14,7 +14,7 @@ from ninepic_pipeline.api.errors import GalleryDriftError, NinepicServerError
 from ninepic_pipeline.api.snapshot import IdsDigest, SnapshotPolicy
 from ninepic_pipeline.api.spool import UrlSpool
 from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
-from tests.conftest import MARATHON, ORG
+from tests.conftest import EMPTY, MARATHON, ORG
 
 JSON = "application/json"
 
@@ -281,8 +281,14 @@ def test_the_spool_check_sees_an_open_spool():
 
 
 def _recorded(ids: list[str]) -> str:
-    """The digest of a snapshot of `ids`, by its definition: blake2b-128 of each id + NUL."""
-    return hashlib.blake2b("".join(f"{i}\0" for i in ids).encode(), digest_size=16).hexdigest()
+    """The digest of a snapshot of `ids`, by its definition: blake2b-128 of each id's bytes and
+    a NUL, or, for an id empty or holding a NUL, a NUL, its length in 8 bytes and its bytes."""
+    parts = []
+    for image_id in ids:
+        raw = image_id.encode()
+        plain = raw and b"\0" not in raw
+        parts.append(raw + b"\0" if plain else b"\0" + len(raw).to_bytes(8, "big") + raw)
+    return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
 
 
 def test_a_read_matching_the_recorded_snapshot_needs_no_confirming_read(server, client):
@@ -290,7 +296,9 @@ def test_a_read_matching_the_recorded_snapshot_needs_no_confirming_read(server, 
     gallery = client.fetch_gallery(MARATHON, recorded)
     assert len(gallery.passes) == 1 and gallery.matches_recorded
     assert gallery.image_id == server.world.photo_ids(ORG, MARATHON)
-    assert sorted(_image_pages(server)) == list(range(1, 14))
+    # Then page 1 once more; the last page (80 photos) is not full, so none past it.
+    pages = _image_pages(server)
+    assert sorted(pages[:-1]) == list(range(1, 14)) and pages[-1] == 1
 
 
 @pytest.mark.parametrize("change", ["one photo fewer", "two photos swapped"])
@@ -329,8 +337,13 @@ def test_without_confirmation_the_recorded_snapshot_changes_nothing(server, fast
 
 @pytest.mark.parametrize(
     "ids",
-    [["a"], ["b7e1-ü", "x", "Ω" * 40], [f"id-{n}" for n in range(1000)]],
-    ids=["one", "unicode", "many"],
+    [
+        ["a"],
+        ["b7e1-ü", "x", "Ω" * 40],
+        [f"id-{n}" for n in range(1000)],
+        ["a\0b", "c", "", "d\0"],
+    ],
+    ids=["one", "unicode", "many", "nul-and-empty"],
 )
 def test_a_recorded_digest_of_arrow_ids_is_the_digest_of_a_read_of_them(ids):
     array = pa.array(["dropped", *ids, "dropped too"]).slice(1, len(ids))
@@ -348,3 +361,103 @@ def test_a_recorded_digest_of_arrow_ids_is_the_digest_of_a_read_of_them(ids):
 def test_a_recorded_digest_refuses_null_ids():
     with pytest.raises(ValueError, match="cannot be null"):
         IdsDigest().update_array(pa.array(["a", None]))
+
+
+def test_no_two_lists_of_ids_share_a_digest_through_a_nul_or_an_empty_id():
+    lists = [["a\0b"], ["a", "b"], ["", "x"], ["x"], ["x", ""], ["\0"], [""], ["", ""]]
+    digests = []
+    for ids in lists:
+        digest = IdsDigest()
+        digest.update(ids)
+        digests.append(digest.hexdigest())
+        assert IdsDigest.of_arrays([pa.chunked_array([pa.array(ids)])]) == digests[-1]
+    assert len(set(digests)) == len(lists)
+
+
+def _past_the_end(page: int, ids: list[str]) -> str:
+    return _page_body(ids, page, 4, 2, has_next=False)
+
+
+def test_an_upload_at_the_end_behind_a_lagging_total_is_found_past_the_last_page(
+    server, fast_retry
+):
+    # "p" sorts last (captured last, or with no time) and was uploaded before the read, but the
+    # total lags at 4: both pages match the recorded snapshot and no total moves. Only the page
+    # past the last shows "p", so the match is not trusted.
+    now = [_page_body(["a", "b"], 1, 5, 3), _page_body(["c", "d"], 2, 5, 3)]
+    now.append(_page_body(["p"], 3, 5, 3))
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 4, 2),
+        _page_body(["c", "d"], 2, 4, 2),
+        _page_body(["a", "b"], 1, 4, 2),  # page 1 again: as it was
+        _past_the_end(3, ["p"]),
+        *now,
+        *now,
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    assert gallery.image_id == ["a", "b", "c", "d", "p"]
+    assert len(gallery.passes) == 3 and not gallery.matches_recorded
+    assert gallery.passes[0].anomalies == ["page 3, past the last, holds photos"]
+    assert _image_pages(server) == [1, 2, 1, 3, 1, 2, 3, 1, 2, 3]
+
+
+def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server, fast_retry):
+    # Recorded [a, b, c, d]; before the read d left the event and p came: [a, b, p, c]; after
+    # page 1, b was deleted and d came back: [a, p, c, d]. The read is the recorded snapshot,
+    # a state the gallery never had while it was read; page 1 asked again shows it.
+    now = [_page_body(["a", "p"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 4, 2),
+        _page_body(["c", "d"], 2, 4, 2),
+        now[0],  # page 1 again
+        *now,
+        *now,
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    assert gallery.image_id == ["a", "p", "c", "d"]
+    assert len(gallery.passes) == 3 and not gallery.matches_recorded
+    assert gallery.passes[0].anomalies == ["page 1, asked again after the last page, changed"]
+    assert _image_pages(server) == [1, 2, 1, 1, 2, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "beyond",
+    [(200, _past_the_end(3, [])), (200, _past_the_end(3, ["c", "d"])), (422, None)],
+    ids=["empty", "repeats-the-last", "refused"],
+)
+def test_a_page_past_the_end_that_holds_no_other_photo_leaves_the_match(server, fast_retry, beyond):
+    _script(
+        server,
+        _page_body(["a", "b"], 1, 4, 2),
+        _page_body(["c", "d"], 2, 4, 2),
+        _page_body(["a", "b"], 1, 4, 2),
+    )
+    status, body = beyond
+    refusal = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
+    server.faults.push(
+        status, body=body or refusal, content_type=JSON, path_contains="/images", times=1
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    assert gallery.image_id == ["a", "b", "c", "d"]
+    assert len(gallery.passes) == 1 and gallery.matches_recorded
+    assert _image_pages(server) == [1, 2, 1, 3]
+
+
+def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server, fast_retry):
+    # hasNextPage still true on the last page: the listing is not whole, whatever its ids.
+    pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    _script(server, pages[0], _page_body(["c", "d"], 2, 4, 2, has_next=True), *pages, *pages)
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    first = gallery.passes[0]
+    assert not first.total_moves and first.anomalies == [
+        "hasNextPage still true on page 2, the last"
+    ]
+    assert len(gallery.passes) == 3 and not gallery.matches_recorded
+
+
+def test_an_empty_gallery_matching_its_empty_record_is_read_once(server, client):
+    gallery = client.fetch_gallery(EMPTY, _recorded([]))
+    assert len(gallery) == 0 and len(gallery.passes) == 1 and gallery.matches_recorded
+    assert _image_pages(server) == [1, 1]

@@ -112,8 +112,9 @@ def test_a_night_without_change_reads_the_gallery_once(own_server, warehouse, in
     assert night() == (2, 2 * pages, False)
     night_one = _table(warehouse, "images", event)
 
-    # Nothing changed since: the first read matches the recorded snapshot and is trusted.
-    assert night() == (1, pages, True)
+    # Nothing changed since: the first read matches the recorded snapshot and, page 1 asked
+    # again answering alike (the last page, of 33, is not full), is trusted.
+    assert night() == (1, pages + 1, True)
     night_two = _table(warehouse, "images", event)
     assert [r["image_id"] for r in night_two] == [r["image_id"] for r in night_one]
     assert [r["capture_rank"] for r in night_two] == list(range(1, len(night_one) + 1))

@@ -20,7 +20,7 @@ from ninepic_pipeline.sandbox import Chaos, SandboxServer
 from ninepic_pipeline.warehouse import STAGING, Warehouse
 from tests.api.test_snapshot import _recorded
 from tests.conftest import KIDS_DASH, ORG
-from tests.defs.conftest import FAST_RETRY, QUIET, with_api_config
+from tests.defs.conftest import FAST_RETRY, QUIET, run_gallery, with_api_config
 from tests.fixtures_pipeline import load_defs, pipeline_env
 
 
@@ -170,3 +170,20 @@ def test_the_recorded_snapshot_is_offered_only_when_it_was_trusted(
     digest = _recorded_digest(store, KIDS_DASH)
     assert digest == (_recorded(ids) if expected == "match" else None)
     assert _recorded_digest(store, KIDS_DASH + 1) is None  # no snapshot of that event yet
+
+
+def test_a_last_snapshot_that_cannot_be_read_costs_a_confirming_read_not_the_run(
+    defs, instance, warehouse, server
+):
+    assert run_gallery(defs, instance, str(KIDS_DASH)).success
+    stats = warehouse / "capture_order_stats" / f"event_id={KIDS_DASH}" / "part-0.parquet"
+    stats.write_bytes(b"not a parquet file")
+    server.clear_log()
+    result = run_gallery(defs, instance, str(KIDS_DASH))
+    assert result.success
+    logs = instance.all_logs(result.run_id)
+    warned = [r.user_message for r in logs if "could not be read" in r.user_message]
+    assert len(warned) == 1 and "the gallery is read twice" in warned[0]
+    assert "\n" not in warned[0]
+    assert sum(e.path.endswith("/images") for e in server.request_log) == 2  # two reads of 1 page
+    assert pq.read_table(stats).to_pylist()[0]["read_passes"] == 2  # rewritten whole
