@@ -120,16 +120,19 @@ class SoakReport:
         ]
 
 
-def soak_run(seed: int, report: SoakReport, confirm: bool = True, recorded: bool = False) -> None:
+def soak_run(
+    seed: int, report: SoakReport, confirm: bool = True, recorded: bool = False, total_lag: int = 0
+) -> None:
     """One seeded run; adds what it saw to `report`. With `recorded`, the client is given the
-    gallery as generated as the snapshot recorded before (a night before, unchanged since)."""
+    gallery as generated as the snapshot recorded before (a night before, unchanged since);
+    `total_lag` answers after each change still report the total from before it."""
     rng = random.Random(seed)
     world = RecordingWorld()
     world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
     digest = IdsDigest()
     digest.update(world.photo_ids(ORG, EVENT))
     recorded_digest = digest.hexdigest() if recorded else None
-    chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6))
+    chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6), total_lag_answers=total_lag)
     waits: list[float] = []
     with SandboxServer(world=world, chaos=chaos) as server:
         client = NinepicClient(
@@ -180,11 +183,11 @@ def soak_run(seed: int, report: SoakReport, confirm: bool = True, recorded: bool
 
 
 def soak(
-    runs: int, first_seed: int = 1, confirm: bool = True, recorded: bool = False
+    runs: int, first_seed: int = 1, confirm: bool = True, recorded: bool = False, total_lag: int = 0
 ) -> SoakReport:
     report = SoakReport()
     for seed in range(first_seed, first_seed + runs):
-        soak_run(seed, report, confirm, recorded)
+        soak_run(seed, report, confirm, recorded, total_lag)
     return report
 
 
@@ -200,8 +203,21 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="give the client the generated gallery as the snapshot recorded before",
     )
+    parser.add_argument(
+        "--total-lag",
+        type=int,
+        default=0,
+        metavar="N",
+        help="N answers after each upload or deletion still report the total from before it",
+    )
     args = parser.parse_args(argv)
-    report = soak(args.runs, args.first_seed, confirm=not args.single_read, recorded=args.recorded)
+    report = soak(
+        args.runs,
+        args.first_seed,
+        confirm=not args.single_read,
+        recorded=args.recorded,
+        total_lag=args.total_lag,
+    )
     print("\n".join(report.lines()))
     for failure in report.failures:
         print(f"  {failure}")

@@ -49,6 +49,7 @@ STAT_KINDS: Final = (
     "insert",
     "delete",
     "total_drift",
+    "total_lag",
     "past_end_repeat",
     "extra_fields",
     "null_size",
@@ -100,6 +101,11 @@ class Chaos:
       event's cameras) or deleting a random one, 50/50 (always an insert in an empty gallery).
     - `p_total_drift`: probability that a page reports `total` off by -3..+3 (never 0, never
       below 0) with totalPages and hasNextPage following it; the images are the real ones.
+    - `total_lag_answers`: after each live upload or deletion, that many All Photos answers of
+      the event still report the `total` from before the change (from before the first of
+      changes that come within the window), with totalPages and hasNextPage following it; the
+      images are the real ones. A total that lags behind an upload at the very end hides it:
+      no page shifts, and the last page it reports is full.
     - `past_end_repeats_last`: a page past totalPages of a non-empty gallery repeats the last
       page's images, with the pagination of the real total (currentPage = the page asked for)
       and no total drift.
@@ -127,6 +133,7 @@ class Chaos:
     mutations: int = 0
     p_mutation: float = 0.3
     p_total_drift: float = 0.0
+    total_lag_answers: int = 0
     past_end_repeats_last: bool = False
     p_null_size: float = 0.0
     p_missing_size: float = 0.0
@@ -143,8 +150,9 @@ class Chaos:
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if self.rate_limit_burst < 1:
             raise ValueError(f"rate_limit_burst must be at least 1, got {self.rate_limit_burst}")
-        if self.mutations < 0:
-            raise ValueError(f"mutations must not be negative, got {self.mutations}")
+        for name in ("mutations", "total_lag_answers"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative, got {getattr(self, name)}")
         if self.retry_after not in RETRY_AFTER_MODES:
             choices = ", ".join(RETRY_AFTER_MODES)
             raise ValueError(f"retry_after must be one of {choices}; got {self.retry_after!r}")
@@ -153,7 +161,9 @@ class Chaos:
     def everything(cls, seed: int = 0, mutations: int = 20, **overrides: Any) -> Self:
         """Every mode on at modest rates: a client retrying ~6 times per request gets through.
 
-        No latency and no rate limit unless given in `overrides` (any field of Chaos).
+        No latency, no rate limit and no lagging total unless given in `overrides` (any field
+        of Chaos): a lag makes even confirmed reads miss changes now and then (README, "The
+        fault soak"), which the soak measures on its own.
         """
         preset = cls(
             seed=seed,
@@ -201,6 +211,7 @@ class Chaos:
         """
         return bool(
             self.p_total_drift
+            or self.total_lag_answers
             or self.past_end_repeats_last
             or self.p_missing_size
             or self.extra_fields
@@ -233,6 +244,8 @@ class ChaosEngine:
         )
         self._mutations_left = chaos.mutations
         self._missing: dict[EventKey, set[str]] = {}
+        # Per event: the total its answers still report, and for how many answers more.
+        self._lag: dict[EventKey, tuple[int, int]] = {}
         self._serial = 0
         if world is not None and (chaos.p_null_size or chaos.p_missing_size):
             nulled, self._missing = damage_sizes(
@@ -333,7 +346,11 @@ class ChaosEngine:
             if self._mutations_left <= 0 or not self._chance(chaos.p_mutation):
                 return
             self._mutations_left -= 1
-            if world.photo_count(*key) == 0 or self._rng.random() < 0.5:
+            count = world.photo_count(*key)
+            if chaos.total_lag_answers:
+                lagged, left = self._lag.get(key, (count, 0))
+                self._lag[key] = (lagged if left else count, chaos.total_lag_answers)
+            if count == 0 or self._rng.random() < 0.5:
                 photo, missing = insert_random(
                     world,
                     key,
@@ -347,6 +364,17 @@ class ChaosEngine:
             else:
                 delete_random(world, key, self._rng)
                 self._stats["delete"] += 1
+
+    def _lagging(self, key: EventKey, total: int) -> int:
+        """How far this answer's total lags behind the real one (0: it does not)."""
+        with self._lock:
+            lagged, left = self._lag.get(key, (total, 0))
+            if not left:
+                return 0
+            self._lag[key] = (lagged, left - 1)
+            if lagged != total:
+                self._stats["total_lag"] += 1
+            return lagged - total
 
     def _drift(self, total: int) -> int:
         with self._lock:
@@ -370,17 +398,21 @@ class ChaosEngine:
         # No copy: only uploads add to the set, and they need the world lock the caller holds.
         missing = self._missing.get(key, set()) if key else set()
         images_modes = key is not None and (
-            chaos.p_total_drift or chaos.past_end_repeats_last or missing
+            chaos.p_total_drift or chaos.total_lag_answers or chaos.past_end_repeats_last or missing
         )
         if not (chaos.extra_fields or images_modes):
             return response
         doc = json.loads(response.body)
         if key is not None:
             repeated = chaos.past_end_repeats_last and repeat_last_page(doc, world, *key)
+            total = doc["data"]["pagination"]["total"]
+            lag = 0 if repeated else self._lagging(key, total)
             if repeated:
                 self._count("past_end_repeat")
+            elif lag:
+                drift_total(doc, lag, _requested_page(request))
             elif chaos.p_total_drift:
-                delta = self._drift(doc["data"]["pagination"]["total"])
+                delta = self._drift(total)
                 if delta:
                     drift_total(doc, delta, _requested_page(request))
             omit_sizes(doc, missing)

@@ -93,6 +93,15 @@ _FLAGS: Final[tuple[tuple[str, str, type, str | None, str], ...]] = (
         "hasNextPage following it, the images unchanged (default: 0)",
     ),
     (
+        "--total-lag-answers",
+        "total_lag_answers",
+        int,
+        "N",
+        "after each live upload or deletion, N All Photos answers still report the total from "
+        "before it, totalPages and hasNextPage following it (default: 0, with --chaos "
+        "everything too)",
+    ),
+    (
         "--p-null-size",
         "p_null_size",
         float,
