@@ -47,6 +47,7 @@ defs = dg.Definitions(
                 os.environ.get("NINEPIC_MAX_CONCURRENCY", str(DEFAULT_MAX_CONCURRENCY))
             ),
             confirm_reads=os.environ.get("NINEPIC_CONFIRM_READS", "1") not in ("0", "false", "no"),
+            trust_recorded=os.environ.get("NINEPIC_TRUST_RECORDED", "0") in ("1", "true", "yes"),
         ),
         "warehouse": WarehouseResource(
             root=os.environ.get("NINEPIC_WAREHOUSE", str(DEFAULT_WAREHOUSE))

@@ -137,6 +137,13 @@ class Warehouse:
             except FileNotFoundError:
                 continue  # its owner finished it meanwhile
 
+    def commit_pending(self) -> bool:
+        """Whether a commit is being published, or was cut short too lately to be finished:
+        until it is, the tables it moves may be some old and some new."""
+        return any(
+            self.storage.exists(f"{folder}/{MANIFEST}") for folder in self.storage.folders(STAGING)
+        )
+
     def event_lock(self, event_id: int) -> AbstractContextManager[None]:
         """Held while a run reads an event's history and publishes its snapshot, so that two
         runs of one event cannot both record the same change (local warehouses; see

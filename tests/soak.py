@@ -141,7 +141,7 @@ def soak_run(
             server.url,
             page_size=rng.choice([10, 25, 50, 100]),
             retry=RetryPolicy(max_attempts=8, rng=random.Random(seed)),
-            snapshot=SnapshotPolicy(max_passes=16, confirm=confirm),
+            snapshot=SnapshotPolicy(max_passes=16, confirm=confirm, trust_recorded=recorded),
             # The soak checks what is read, not how long it waits: waits are recorded, not spent.
             sleep=waits.append,
             limiter=None,

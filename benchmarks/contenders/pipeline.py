@@ -24,6 +24,7 @@ def configure(
     *,
     concurrency: int | None = None,
     confirm_reads: bool = True,
+    trust_recorded: bool = False,
 ) -> Path:
     """Set the environment the definitions read at import; returns the warehouse folder.
 
@@ -42,6 +43,7 @@ def configure(
         NINEPIC_WAREHOUSE=str(warehouse.resolve()),
         DAGSTER_HOME=str(home.resolve()),
         NINEPIC_CONFIRM_READS="1" if confirm_reads else "0",
+        NINEPIC_TRUST_RECORDED="1" if trust_recorded else "0",
     )
     if concurrency is not None:
         os.environ["NINEPIC_MAX_CONCURRENCY"] = str(concurrency)
@@ -85,6 +87,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="NINEPIC_CONFIRM_READS=0: trust one consistent read instead of confirming it",
     )
+    ap.add_argument(
+        "--trust-recorded",
+        action="store_true",
+        help="NINEPIC_TRUST_RECORDED=1: a first read matching the last snapshot needs no second",
+    )
     args = ap.parse_args(argv)
     warehouse = configure(
         args.url,
@@ -93,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.out,
         concurrency=args.concurrency,
         confirm_reads=not args.single_read,
+        trust_recorded=args.trust_recorded,
     )
     # Imported before the stopwatch, like dlt in its contender: work_s is the run itself.
     importlib.import_module("ninepic_pipeline.definitions")

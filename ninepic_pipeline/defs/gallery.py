@@ -71,9 +71,10 @@ def publish_gallery(
     """
     configure_allocators()
     store = warehouse.open()
-    gallery, timeline = client.fetch_gallery_and_timeline(
-        event_id, _last_snapshot_digest(context, store, event_id)
+    recorded = (
+        _last_snapshot_digest(context, store, event_id) if client.snapshot.trust_recorded else None
     )
+    gallery, timeline = client.fetch_gallery_and_timeline(event_id, recorded)
     with gallery:
         if not timeline.available:
             context.log.warning(
@@ -96,13 +97,16 @@ def publish_gallery(
 
 def _last_snapshot_digest(context: Context, store: Warehouse, event_id: int) -> str | None:
     """`_recorded_digest` of the event's published tables, none half-published: under the
-    event's lock, a crashed commit finished first. It only spares a read, so a warehouse it
-    cannot read costs a warning and a confirming read, not the run."""
+    event's lock, a crashed commit finished first, and none while a commit is still pending
+    (one cut short within the last minute is left to its owner). It only spares a read, so a
+    warehouse it cannot read costs a warning and a confirming read, not the run."""
     try:
         with store.event_lock(event_id):
             store.recover()
+            if store.commit_pending():
+                return None
             return _recorded_digest(store, event_id)
-    except (OSError, ValueError, pa.ArrowException) as error:
+    except (OSError, KeyError, ValueError, pa.ArrowException) as error:
         context.log.warning(
             f"event {event_id}: the last snapshot could not be read to spare a confirming "
             f"read ({type(error).__name__}: {str(error).splitlines()[0][:200]}); the gallery "

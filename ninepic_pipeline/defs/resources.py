@@ -48,6 +48,11 @@ class NinepicApi(dg.ConfigurableResource):
         default=False,
         description="Keep the best read when none is consistent (NINEPIC_ACCEPT_DRIFT=1)",
     )
+    trust_recorded: bool = Field(
+        default=False,
+        description="Trust a first read that matches the last recorded snapshot without a "
+        "second read (NINEPIC_TRUST_RECORDED=1; see the README for what it cannot see)",
+    )
 
     @contextmanager
     def open(self) -> Iterator[NinepicClient]:
@@ -73,6 +78,7 @@ class NinepicApi(dg.ConfigurableResource):
                     max_passes=self.max_read_passes,
                     confirm=self.confirm_reads,
                     on_drift="accept" if self.accept_drift else "fail",
+                    trust_recorded=self.trust_recorded,
                 ),
             )
         except (NinepicError, ValueError) as error:

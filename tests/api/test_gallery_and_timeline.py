@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy
+from ninepic_pipeline.api import NinepicClient, NinepicError, RetryPolicy, SnapshotPolicy
 from ninepic_pipeline.sandbox import SandboxServer
 from tests.api.test_snapshot import JSON, _page_body, _recorded, _script
 from tests.conftest import KIDS_DASH, MARATHON, ORG
@@ -16,10 +16,16 @@ MARATHON_PAGES = 13  # 1,280 photos at 100 a page
 
 
 def _client(
-    server: SandboxServer, retry: RetryPolicy, concurrency: int, key: str | None = None
+    server: SandboxServer,
+    retry: RetryPolicy,
+    concurrency: int,
+    key: str | None = None,
+    snapshot: SnapshotPolicy | None = None,
 ) -> NinepicClient:
     key = server.keys[ORG] if key is None else key
-    return NinepicClient(key, ORG, server.url, retry=retry, max_concurrency=concurrency)
+    return NinepicClient(
+        key, ORG, server.url, retry=retry, max_concurrency=concurrency, snapshot=snapshot
+    )
 
 
 def _hours(timeline) -> list[tuple[str, int, int]]:
@@ -79,7 +85,8 @@ def test_a_read_matching_the_recorded_snapshot_keeps_its_timeline(server, fast_r
     # One read, trusted for matching the snapshot recorded before, saw no change: the timeline
     # asked for beside it is kept, not asked for again.
     recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
-    with _client(server, fast_retry, workers) as client:
+    trusting = SnapshotPolicy(trust_recorded=True)
+    with _client(server, fast_retry, workers, snapshot=trusting) as client:
         gallery, timeline = client.fetch_gallery_and_timeline(MARATHON, recorded)
         with gallery:
             assert gallery.matches_recorded and len(gallery.passes) == 1

@@ -291,9 +291,9 @@ def _recorded(ids: list[str]) -> str:
     return hashlib.blake2b(b"".join(parts), digest_size=16).hexdigest()
 
 
-def test_a_read_matching_the_recorded_snapshot_needs_no_confirming_read(server, client):
+def test_a_read_matching_the_recorded_snapshot_needs_no_confirming_read(server, fast_retry):
     recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
-    gallery = client.fetch_gallery(MARATHON, recorded)
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(MARATHON, recorded)
     assert len(gallery.passes) == 1 and gallery.matches_recorded
     assert gallery.image_id == server.world.photo_ids(ORG, MARATHON)
     # Then page 1 once more; the last page (80 photos) is not full, so none past it.
@@ -321,7 +321,9 @@ def test_a_read_matching_the_recorded_ids_with_a_moving_total_is_confirmed(serve
         _page_body(["a", "b"], 1, 4, 2),
         _page_body(["c", "d"], 2, 4, 2),
     )
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
+        MARATHON, _recorded(["a", "b", "c", "d"])
+    )
     assert gallery.image_id == ["a", "b", "c", "d"]
     assert len(gallery.passes) == 2 and not gallery.matches_recorded
     first = gallery.passes[0]
@@ -330,9 +332,46 @@ def test_a_read_matching_the_recorded_ids_with_a_moving_total_is_confirmed(serve
 
 def test_without_confirmation_the_recorded_snapshot_changes_nothing(server, fast_retry):
     recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
-    with _client(server, fast_retry, confirm=False) as client:
+    with _client(server, fast_retry, confirm=False, trust_recorded=True) as client:
         gallery = client.fetch_gallery(MARATHON, recorded)
     assert len(gallery.passes) == 1 and not gallery.matches_recorded
+
+
+def test_by_default_a_read_matching_the_record_is_still_confirmed(server, fast_retry):
+    recorded = _recorded(server.world.photo_ids(ORG, MARATHON))
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, recorded)
+    assert len(gallery.passes) == 2 and not gallery.matches_recorded
+    assert sorted(_image_pages(server)) == sorted(list(range(1, 14)) * 2)
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "note"),
+    [
+        (503, None, "page 3, past the last, failed (NinepicServerError)"),
+        (
+            200,
+            _page_body(["c", "d"], 2, 4, 2),
+            "page 3, past the last, holds photos or another total",
+        ),
+        (200, _page_body([], 3, 5, 3), "page 3, past the last, holds photos or another total"),
+    ],
+    ids=["failing", "clamped-to-the-last", "another-total"],
+)
+def test_a_page_past_the_end_that_proves_nothing_calls_for_a_confirming_read(
+    server, fast_retry, status, body, note
+):
+    # The round: page 1 again answers alike, then page 3 answers one of these; the reads
+    # after it (a whole one, then its confirmation) find the same photos.
+    pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    _script(server, *pages, pages[0])
+    times = fast_retry.max_attempts if status == 503 else 1
+    server.faults.push(status, body=body, content_type=JSON, path_contains="/images", times=times)
+    _script(server, *pages, *pages)
+    client = _client(server, fast_retry, trust_recorded=True)
+    gallery = client.fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    assert gallery.image_id == ["a", "b", "c", "d"] and not gallery.matches_recorded
+    assert len(gallery.passes) == 3
+    assert gallery.passes[0].anomalies == [note]
 
 
 @pytest.mark.parametrize(
@@ -395,10 +434,12 @@ def test_an_upload_at_the_end_behind_a_lagging_total_is_found_past_the_last_page
         *now,
         *now,
     )
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
+        MARATHON, _recorded(["a", "b", "c", "d"])
+    )
     assert gallery.image_id == ["a", "b", "c", "d", "p"]
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
-    assert gallery.passes[0].anomalies == ["page 3, past the last, holds photos"]
+    assert gallery.passes[0].anomalies == ["page 3, past the last, holds photos or another total"]
     assert _image_pages(server) == [1, 2, 1, 3, 1, 2, 3, 1, 2, 3]
 
 
@@ -415,7 +456,9 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
         *now,
         *now,
     )
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
+        MARATHON, _recorded(["a", "b", "c", "d"])
+    )
     assert gallery.image_id == ["a", "p", "c", "d"]
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
     assert gallery.passes[0].anomalies == ["page 1, asked again after the last page, changed"]
@@ -439,7 +482,9 @@ def test_a_page_past_the_end_that_holds_no_other_photo_leaves_the_match(server, 
     server.faults.push(
         status, body=body or refusal, content_type=JSON, path_contains="/images", times=1
     )
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
+        MARATHON, _recorded(["a", "b", "c", "d"])
+    )
     assert gallery.image_id == ["a", "b", "c", "d"]
     assert len(gallery.passes) == 1 and gallery.matches_recorded
     assert _image_pages(server) == [1, 2, 1, 3]
@@ -449,7 +494,9 @@ def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server,
     # hasNextPage still true on the last page: the listing is not whole, whatever its ids.
     pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
     _script(server, pages[0], _page_body(["c", "d"], 2, 4, 2, has_next=True), *pages, *pages)
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
+        MARATHON, _recorded(["a", "b", "c", "d"])
+    )
     first = gallery.passes[0]
     assert not first.total_moves and first.anomalies == [
         "hasNextPage still true on page 2, the last"
@@ -457,7 +504,7 @@ def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server,
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
 
 
-def test_an_empty_gallery_matching_its_empty_record_is_read_once(server, client):
-    gallery = client.fetch_gallery(EMPTY, _recorded([]))
+def test_an_empty_gallery_matching_its_empty_record_is_read_once(server, fast_retry):
+    gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(EMPTY, _recorded([]))
     assert len(gallery) == 0 and len(gallery.passes) == 1 and gallery.matches_recorded
     assert _image_pages(server) == [1, 1]

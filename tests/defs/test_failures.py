@@ -111,6 +111,7 @@ def test_gallery_that_never_holds_still_fails_or_is_kept_with_a_warning(
     # A snapshot kept under drift may lack photos: the next night does not trust a read for
     # matching it, and confirms it; the night after matches that confirmed snapshot (and asks
     # for page 1 once more: the event's 37 photos are one page, not full).
+    fast = with_api_config(defs, **FAST_RETRY, max_read_passes=3, trust_recorded=True)
     for expected_reads in (2, 1):
         server.clear_log()
         assert run_gallery(fast, instance, str(KIDS_DASH)).success
