@@ -322,6 +322,25 @@ def test_a_lagging_total_reports_the_count_from_before_the_change() -> None:
     assert stats["total_lag"] == 2
 
 
+def test_a_lag_over_several_changes_keeps_the_total_from_before_the_first() -> None:
+    world = default_world()
+    chaos = Chaos(mutations=2, p_mutation=1.0, total_lag_answers=3, seed=4)
+    with SandboxServer(world, chaos=chaos) as server:
+        api = Api(server)
+        totals = [
+            api.json(f"/event/{TRAIL}/images", page=page, page_size=100)["data"]["pagination"][
+                "total"
+            ]
+            for page in (1, 2, 3, 1, 2)
+        ]
+        now = world.photo_count(903, TRAIL)
+        stats = server.chaos_stats
+    # Changes at the first two answers; the second restarts the window of three answers, the
+    # total they report still the one from before the first change.
+    assert stats["insert"] + stats["delete"] == 2 and now != 250
+    assert totals == [250, 250, 250, 250, now]
+
+
 def test_past_end_repeats_the_last_page() -> None:
     with SandboxServer(chaos=Chaos(past_end_repeats_last=True)) as server:
         api = Api(server)
