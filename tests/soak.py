@@ -129,9 +129,11 @@ def soak_run(
     rng = random.Random(seed)
     world = RecordingWorld()
     world.add_event(ORG, EVENT, name="Soak", photos=rng.randint(0, 400), seed=seed)
-    digest = IdsDigest()
-    digest.update(world.photo_ids(ORG, EVENT))
-    recorded_digest = digest.hexdigest() if recorded else None
+    recorded_digest = None
+    if recorded:
+        digest = IdsDigest()
+        digest.update(world.photo_ids(ORG, EVENT))
+        recorded_digest = digest.hexdigest()
     chaos = Chaos.everything(seed=seed, mutations=rng.randint(0, 6), total_lag_answers=total_lag)
     waits: list[float] = []
     with SandboxServer(world=world, chaos=chaos) as server:

@@ -16,7 +16,7 @@ a stale `total` masking an upload.
 
 With `trust_recorded` (off by default), a read can also be confirmed by what was recorded
 before: given the digest of a snapshot
-trusted earlier (last night's, `IdsDigest.of_arrays` over its ids), a first read that is fully
+trusted earlier (last night's, `IdsDigest.update_array` over its ids), a first read that is fully
 consistent (no `total` moved either) and holds exactly those ids, in that order, is trusted
 without a second read once one more round finds it still so: page 1 asked again answers the
 same, and, when the last page was full, the page past it holds no other photo (an upload at the
@@ -149,13 +149,6 @@ class IdsDigest:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
-
-    @classmethod
-    def of_arrays(cls, arrays: Iterable[pa.Array | pa.ChunkedArray]) -> str:
-        digest = cls()
-        for ids in arrays:
-            digest.update_array(ids)
-        return digest.hexdigest()
 
 
 def _escaped_id(image_id: str) -> bytes:
