@@ -87,3 +87,45 @@ def test_a_deployments_own_setting_is_kept() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert done.stdout.strip() == "jemalloc"
+
+
+THREAD_SCENARIO = textwrap.dedent(
+    """
+    import os, sys, threading
+    import numpy as np
+    from ninepic_pipeline.memory import configure_allocators, return_freed_memory
+
+    def rss_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    configure_allocators()
+    pins = []
+
+    def work():
+        # Blocks under the mmap threshold, in this thread's arena, then one kept above them.
+        blocks = [np.ones(64 * 1024, dtype=np.uint8) for _ in range(1600)]  # 100 MiB
+        pins.append(np.ones(1024, dtype=np.uint8))
+        del blocks
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join()
+    held = rss_mb()
+    if sys.argv[1] == "asked":
+        return_freed_memory()
+    print(held - rss_mb())
+    """
+)
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
+def test_blocks_freed_in_a_worker_threads_arena_leave_once_asked() -> None:
+    def released_mb(mode: str) -> float:
+        run = [sys.executable, "-c", THREAD_SCENARIO, mode]
+        return float(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+
+    # Of the 100 MiB freed below the pinned block, none leaves by itself (the trim threshold
+    # reaches only the top of a heap); asked, most does.
+    assert released_mb("not asked") < 5
+    assert released_mb("asked") > 50

@@ -17,13 +17,14 @@ import pyarrow.compute as pc
 from ninepic_pipeline.api import Gallery, IdsDigest, NinepicClient, Timeline
 from ninepic_pipeline.defs.metadata import appended_metadata, table_metadata
 from ninepic_pipeline.defs.warehouse_resource import WarehouseResource
-from ninepic_pipeline.memory import configure_allocators
+from ninepic_pipeline.memory import configure_allocators, return_freed_memory
 from ninepic_pipeline.tables import TABLE_SCHEMAS
 from ninepic_pipeline.tables.checks import CheckOutcome, check_schema
 from ninepic_pipeline.tables.history import (
     CHANGE_COLUMNS,
     IMAGE_COLUMNS,
     History,
+    published_history,
     recorded_history,
 )
 from ninepic_pipeline.tables.snapshot import (
@@ -75,6 +76,7 @@ def publish_gallery(
         _last_snapshot_digest(context, store, event_id) if client.snapshot.trust_recorded else None
     )
     gallery, timeline = client.fetch_gallery_and_timeline(event_id, recorded)
+    return_freed_memory()
     with gallery:
         if not timeline.available:
             context.log.warning(
@@ -119,13 +121,7 @@ def _recorded_digest(store: Warehouse, event_id: int) -> str | None:
     """The digest of the photos the warehouse holds for the event (`IdsDigest`), for the read
     to match in place of a confirming read; None when there is no snapshot to trust: none yet,
     one kept under drift (it may lack photos), or ranks out of order."""
-    if not (store.exists("images", event_id) and store.exists("capture_order_stats", event_id)):
-        return None
-    stats_key = store.key("capture_order_stats", event_id)
-    if "drift_accepted" not in store.read_schema(stats_key).names:
-        return None  # written before the flag: whether its read was trusted is unknown
-    drift = store.read("capture_order_stats", event_id, ["drift_accepted"]).column(0).to_pylist()
-    if drift != [False]:
+    if not _images_are_a_trusted_read(store, event_id):
         return None
     digest, expected = IdsDigest(), 1
     for batch in store.read_batches("images", event_id, ["image_id", "capture_rank"]):
@@ -135,6 +131,18 @@ def _recorded_digest(store: Warehouse, event_id: int) -> str | None:
         digest.update_array(batch.column("image_id"))
         expected += len(ranks)
     return digest.hexdigest()
+
+
+def _images_are_a_trusted_read(store: Warehouse, event_id: int) -> bool:
+    """Whether the event's published `images` come from a read that was trusted, not one kept
+    under drift (which may lack photos): then they are the state the history recorded."""
+    if not (store.exists("images", event_id) and store.exists("capture_order_stats", event_id)):
+        return False
+    stats_key = store.key("capture_order_stats", event_id)
+    if "drift_accepted" not in store.read_schema(stats_key).names:
+        return False  # written before the flag: whether its read was trusted is unknown
+    drift = store.read("capture_order_stats", event_id, ["drift_accepted"]).column(0).to_pylist()
+    return drift == [False]
 
 
 def _read_numbers(gallery: Gallery) -> dict[str, Any]:
@@ -151,18 +159,61 @@ def _read_numbers(gallery: Gallery) -> dict[str, Any]:
 
 
 def _recorded_history(store: Warehouse, event_id: int) -> History | None:
-    """The event's history as the warehouse holds it (see `tables.history`)."""
-    images = None
-    if store.exists("images", event_id):
-        names = store.read_schema(store.key("images", event_id)).names
-        columns = [c for c in (*IMAGE_COLUMNS, "fetched_at") if c in names]
-        images = store.read("images", event_id, columns)
-    changes = snapshot_at = None
-    if store.exists("gallery_snapshots", event_id) and store.exists("image_changes", event_id):
-        times = store.read("gallery_snapshots", event_id, ["snapshot_at"]).column("snapshot_at")
-        snapshot_at = pc.max(times).as_py()
-        changes = store.read("image_changes", event_id, CHANGE_COLUMNS)
-    return recorded_history(changes, snapshot_at, images)
+    """The event's history as the warehouse holds it (see `tables.history`): the last
+    published `images` when they are the recorded state, else its `image_changes`."""
+    images = _published_images(store, event_id)
+    recorded = store.exists("gallery_snapshots", event_id) and store.exists(
+        "image_changes", event_id
+    )
+    if not recorded:
+        return recorded_history(None, None, images.read() if images else None)
+    snapshots = store.read("gallery_snapshots", event_id, ["snapshot_at", "photos"])
+    latest = pc.index(snapshots["snapshot_at"], pc.max(snapshots["snapshot_at"])).as_py()
+    snapshot_at = snapshots["snapshot_at"][latest].as_py()
+    # The count guards against images that are not the state after all (runs that raced).
+    if (
+        images is not None
+        and images.has_first_seen
+        and _trusted_if_readable(store, event_id)
+        and store.row_count("images", event_id) == snapshots["photos"][latest].as_py()
+    ):
+        return published_history(images.read(), snapshot_at)
+    changes = store.read("image_changes", event_id, CHANGE_COLUMNS)
+    return recorded_history(changes, snapshot_at, images.read() if images else None)
+
+
+def _trusted_if_readable(store: Warehouse, event_id: int) -> bool:
+    """`_images_are_a_trusted_read`, false when the flag cannot be read: the history is then
+    read from its changes, and the unreadable table is replaced by this run's."""
+    try:
+        return _images_are_a_trusted_read(store, event_id)
+    except (OSError, KeyError, ValueError, pa.ArrowException):
+        return False
+
+
+@dataclass(frozen=True)
+class _PublishedImages:
+    """The columns of the event's `images` file that the history reads, as that file has them."""
+
+    store: Warehouse
+    event_id: int
+    columns: list[str]
+
+    @property
+    def has_first_seen(self) -> bool:
+        return "first_seen_at" in self.columns
+
+    def read(self) -> pa.Table:
+        return self.store.read("images", self.event_id, self.columns)
+
+
+def _published_images(store: Warehouse, event_id: int) -> _PublishedImages | None:
+    if not store.exists("images", event_id):
+        return None
+    names = store.read_schema(store.key("images", event_id)).names
+    return _PublishedImages(
+        store, event_id, [c for c in (*IMAGE_COLUMNS, "fetched_at") if c in names]
+    )
 
 
 def _publish_snapshot(

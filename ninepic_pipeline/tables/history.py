@@ -6,6 +6,10 @@ first addition. A snapshot is compared with that state, whatever night it was re
 whatever was published since (a best-effort read kept under drift records nothing). A snapshot
 that adds and removes nothing (a retry, a re-run, a night without uploads) appends nothing, so
 re-running a night can never count a change twice.
+
+The last published `images` hold that same state whenever the run that published them kept no
+drifted read; the caller then passes them instead (`published_history`), so that a night need
+not read a million changes back, and the photos are found in their capture order.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ninepic_pipeline.tables.lookup import rows_in_order
 from ninepic_pipeline.tables.schemas import GALLERY_SNAPSHOTS, IMAGE_CHANGES, TIMESTAMP
 from ninepic_pipeline.tables.streamed import StreamedTable
 
@@ -27,27 +32,40 @@ IMAGE_COLUMNS = ["image_id", "capture_rank", "first_seen_at"]
 # Changes are written a slice at a time: a first snapshot of a million photos is a million
 # additions, whose repeated columns need not all be in memory at once.
 CHANGE_BATCH_ROWS = 64 * 1024
-_STATE = pa.schema(
-    [
-        pa.field("image_id", pa.string()),
-        pa.field("first_seen_at", TIMESTAMP),
-        pa.field("capture_rank", pa.int64()),
-    ]
-)
+_STATE = pa.schema([pa.field("image_id", pa.string()), pa.field("first_seen_at", TIMESTAMP)])
 
 
 @dataclass(frozen=True)
 class History:
-    """The event's photos as its history last recorded them (`image_id`, `first_seen_at`, and
-    `capture_rank` in the last published `images`, null where that file lacks the photo);
-    `snapshot_at` is None when nothing was recorded yet."""
+    """The event's photos as its history last recorded them (`image_id`, `first_seen_at`);
+    `snapshot_at` is None when nothing was recorded yet. `published` is the last published
+    `images` (`image_id`, `capture_rank`), where a removed photo's last rank is looked up;
+    `in_capture_order` says `photos` are those very rows, in their capture order."""
 
     photos: pa.Table
     snapshot_at: datetime | None
+    published: pa.Table | None = None
+    in_capture_order: bool = False
 
     @property
     def recorded(self) -> bool:
         return self.snapshot_at is not None
+
+    def published_ranks(self, ids: pa.Array | pa.ChunkedArray) -> pa.Array:
+        """Each id's rank in the last published `images` (its first row there), null where
+        that file lacks it."""
+        if self.published is None or not len(ids):
+            return pa.nulls(len(ids), pa.int64())
+        # The ids asked for are the few removed photos: the lookup hashes them and scans the
+        # published million, where hashing those would cost over 100 MB.
+        wanted = pc.unique(ids)
+        where = pc.index_in(self.published["image_id"], value_set=wanted)
+        found = pc.is_valid(where)
+        matched, first = np.unique(pc.filter(where, found).to_numpy(), return_index=True)
+        rows = np.full(len(wanted), -1, dtype=np.int64)
+        rows[matched] = np.flatnonzero(found.to_numpy())[first]
+        ranks = pc.take(self.published["capture_rank"], pa.array(rows, mask=rows < 0))
+        return pc.take(ranks, pc.index_in(ids, value_set=wanted))
 
 
 def recorded_history(
@@ -56,17 +74,20 @@ def recorded_history(
     """The history from the event's `image_changes` and its last published `images`; an
     `images` file with no history yet (written before the history existed) still gives each
     photo's first sighting, as its `first_seen_at` or else its `fetched_at`."""
-    if images is not None and "first_seen_at" not in images.column_names:
-        images = images.append_column("first_seen_at", images.column("fetched_at"))
     if changes is None or snapshot_at is None:
-        if images is None:
-            return None
-        return History(images.select(_STATE.names).cast(_STATE), None)
-    state = _present(changes)
-    ranks = pa.nulls(state.num_rows, pa.int64())
-    if images is not None:
-        ranks = pc.take(images["capture_rank"], pc.index_in(state["image_id"], images["image_id"]))
-    return History(state.append_column("capture_rank", ranks).cast(_STATE), snapshot_at)
+        return None if images is None else published_history(images, None)
+    published = None if images is None else images.select(["image_id", "capture_rank"])
+    return History(_present(changes).cast(_STATE), snapshot_at, published)
+
+
+def published_history(images: pa.Table, snapshot_at: datetime | None) -> History:
+    """The history as the last published `images` hold it. When the run that published them
+    kept no drifted read, they are the recorded state itself (every photo added and not
+    removed, first seen at its first addition), without reading a change back."""
+    if "first_seen_at" not in images.column_names:
+        images = images.append_column("first_seen_at", images.column("fetched_at"))
+    state = images.select(_STATE.names).cast(_STATE)
+    return History(state, snapshot_at, images.select(["image_id", "capture_rank"]), True)
 
 
 def _present(changes: pa.Table) -> pa.Table:
@@ -105,14 +126,19 @@ def _count_changes(changes: pa.Table) -> pa.Table:
     )
 
 
-def rows_in_history(ids: pa.ChunkedArray, history: History | None) -> pa.ChunkedArray | None:
+def rows_in_history(
+    ids: pa.ChunkedArray, history: History | None
+) -> pa.Array | pa.ChunkedArray | None:
     """For each id, its row in the history's photos, null where the history lacks it.
 
     The one lookup a snapshot makes against its history: `first_seen_at` and
     `added_and_removed` both take it, where each hashing a million ids of its own would cost
-    over 100 MB a time."""
+    over 100 MB a time. A history in capture order is searched in that order
+    (`tables.lookup`), which hashes only the photos out of step."""
     if history is None:
         return None
+    if history.in_capture_order:
+        return rows_in_order(ids, history.photos["image_id"])
     return pc.index_in(ids, value_set=history.photos["image_id"])
 
 
@@ -120,7 +146,7 @@ def first_seen_at(
     ids: pa.ChunkedArray,
     history: History | None,
     now: datetime,
-    rows: pa.ChunkedArray | None = None,
+    rows: pa.Array | pa.ChunkedArray | None = None,
 ) -> pa.Array:
     """Each photo's first sighting: the history's where it has one, else now. `rows`, from
     `rows_in_history`, saves looking the ids up again."""
@@ -128,33 +154,38 @@ def first_seen_at(
     if history is None:
         return pa.repeat(stamp, len(ids))
     where = rows_in_history(ids, history) if rows is None else rows
-    seen = pc.take(history.photos["first_seen_at"], where)
-    return pc.fill_null(seen, stamp).combine_chunks()
+    # One contiguous column taken from, and no copy filled where nothing is missing: at a
+    # million photos each copy is 8 MB more at the snapshot's busiest moment.
+    seen = pc.take(history.photos["first_seen_at"].combine_chunks(), where)
+    if isinstance(seen, pa.ChunkedArray):
+        seen = seen.combine_chunks()
+    return pc.fill_null(seen, stamp) if seen.null_count else seen
 
 
 def added_and_removed(
-    current: pa.Table, history: History | None, rows: pa.ChunkedArray | None = None
+    current: pa.Table, history: History | None, rows: pa.Array | pa.ChunkedArray | None = None
 ) -> tuple[pa.Table, pa.Table]:
     """The photos of `current` (image_id, capture_rank) not in the recorded state, and those of
     the state not in `current` (with their last published rank); with nothing recorded yet,
     every photo is an addition. `rows`, from `rows_in_history`, saves looking the ids up."""
     if history is None or not history.recorded:
         return current, current.schema.empty_table()
-    before = history.photos.select(["image_id", "capture_rank"])
+    before = history.photos["image_id"]
     where = rows_in_history(current["image_id"], history) if rows is None else rows
     added = current.filter(pc.is_null(where))
     # The rows of the state that some current photo matched stay; the others were removed.
-    gone = np.ones(before.num_rows, dtype=bool)
+    gone = np.ones(len(before), dtype=bool)
     gone[pc.drop_null(where).to_numpy()] = False
     removed = before.filter(pa.array(gone))
-    if removed.num_rows:
+    if len(removed):
         # A state holding an id twice (a history written by racing runs) matched only its first
         # row; the photo is still here. The removed rows are few: look them up, not `current`.
-        here = pc.is_in(current["image_id"], value_set=removed["image_id"])
+        here = pc.is_in(current["image_id"], value_set=removed)
         if pc.any(here).as_py():
             back = current["image_id"].filter(here)
-            removed = removed.filter(pc.invert(pc.is_in(removed["image_id"], value_set=back)))
-    return added, removed
+            removed = removed.filter(pc.invert(pc.is_in(removed, value_set=back)))
+    ranks = history.published_ranks(removed)
+    return added, pa.table([removed, ranks], schema=current.schema)
 
 
 def image_changes(

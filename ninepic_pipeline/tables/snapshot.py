@@ -78,17 +78,28 @@ def gallery_snapshot(
     `history` is the event's recorded state (`tables.history`), which the snapshot is kept
     against; None before the event's first snapshot.
     """
-    ids = gallery.photos.column("image_id")
-    rows = rows_in_history(ids, history)
-    images = images_held(gallery, first_seen_at(ids, history, computed_at, rows))
+    images, appended, recorded = _against_history(gallery, history, computed_at, run_id)
+    del history  # a million ids at a million photos, let go before the statistics' columns
     tables = {
         "images": images_streamed(gallery, images),
         **_statistics(gallery, timeline, images, computed_at),
     }
-    appended = _appended_history(gallery, images, computed_at, run_id, history, rows)
     return GallerySnapshot(
-        tables, _checks(gallery, timeline, images, tables, appended, history), appended
+        tables, _checks(gallery, timeline, images, tables, appended, recorded), appended
     )
+
+
+def _against_history(
+    gallery: Gallery, history: History | None, computed_at: datetime, run_id: str
+) -> tuple[pa.Table, dict[str, pa.Table | StreamedTable], int]:
+    """The held `images`, the rows appended to the history, and the photos it recorded before:
+    all that is needed of the history past here."""
+    ids = gallery.photos.column("image_id")
+    rows = rows_in_history(ids, history)
+    images = images_held(gallery, first_seen_at(ids, history, computed_at, rows))
+    appended = _appended_history(gallery, images, computed_at, run_id, history, rows)
+    recorded = history.photos.num_rows if history is not None and history.recorded else 0
+    return images, appended, recorded
 
 
 def _statistics(
@@ -121,10 +132,9 @@ def _checks(
     images: pa.Table,
     tables: dict[str, pa.Table | StreamedTable],
     appended: dict[str, pa.Table | StreamedTable],
-    history: History | None,
+    recorded: int,
 ) -> list[CheckOutcome]:
     anomalies = [a for report in gallery.passes for a in report.findings]
-    recorded = history.photos.num_rows if history is not None and history.recorded else 0
     return [
         check_image_ids(images),
         check_row_count(images, gallery.api_total, gallery.drift_accepted),
@@ -148,7 +158,7 @@ def _appended_history(
     snapshot_at: datetime,
     run_id: str,
     history: History | None,
-    rows: pa.ChunkedArray | None,
+    rows: pa.Array | pa.ChunkedArray | None,
 ) -> dict[str, pa.Table | StreamedTable]:
     """The snapshot's rows of `image_changes` and `gallery_snapshots`; none when it changed
     nothing, or when its read is a best effort kept under drift (it may lack photos). `rows`

@@ -9,7 +9,9 @@ import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
+from ninepic_pipeline.defs.gallery import _recorded_history
 from ninepic_pipeline.sandbox import SandboxServer
+from ninepic_pipeline.warehouse import Warehouse
 from tests.conftest import KIDS_DASH, NIGHT_RUN, ORG
 from tests.defs.conftest import load_defs, run_gallery, with_api_config
 from tests.fixtures_pipeline import pipeline_env
@@ -32,6 +34,21 @@ def _history(warehouse: Path, table: str) -> list[dict]:
 def _images(warehouse: Path) -> dict[str, dict]:
     path = warehouse / "images" / f"event_id={KIDS_DASH}" / "part-0.parquet"
     return {row["image_id"]: row for row in pq.read_table(path).to_pylist()}
+
+
+def _state(rows: list[dict]) -> dict[str, object]:
+    return {row["image_id"]: row["first_seen_at"] for row in rows}
+
+
+def _replayed(changes: list[dict]) -> dict[str, object]:
+    """image_id -> first addition, of the photos added more often than removed."""
+    count: dict[str, int] = {}
+    first: dict[str, object] = {}
+    for change in changes:
+        image_id = change["image_id"]
+        count[image_id] = count.get(image_id, 0) + (1 if change["change"] == "added" else -1)
+        first.setdefault(image_id, change["detected_at"])
+    return {image_id: first[image_id] for image_id, n in count.items() if n > 0}
 
 
 def test_two_nights_record_exactly_the_uploads_and_deletions(own_server, warehouse, instance):
@@ -74,6 +91,12 @@ def test_two_nights_record_exactly_the_uploads_and_deletions(own_server, warehou
     assert {i for i, row in images.items() if row["first_seen_at"] == second["snapshot_at"]} == (
         set(uploads)
     )
+
+    # The history the next night reads is the published images (a trusted read), in capture
+    # order; it is the state the changes record, replayed here one by one.
+    history = _recorded_history(Warehouse(warehouse), KIDS_DASH)
+    assert history.in_capture_order
+    assert _state(history.photos.to_pylist()) == _replayed(_history(warehouse, "image_changes"))
 
     # The same night again (a retry, a re-run from the UI): nothing is added to the history.
     files = sorted(p.name for p in warehouse.rglob("part-*.parquet"))

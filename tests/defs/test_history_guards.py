@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -17,8 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ninepic_pipeline.defs.gallery import _last_snapshot_digest, _recorded_digest
+from ninepic_pipeline.defs.gallery import (
+    _last_snapshot_digest,
+    _recorded_digest,
+    _recorded_history,
+)
 from ninepic_pipeline.sandbox import Chaos, SandboxServer
+from ninepic_pipeline.tables.schemas import TIMESTAMP
 from ninepic_pipeline.warehouse import STAGING, Warehouse
 from tests.api.test_snapshot import _recorded
 from tests.conftest import KIDS_DASH, ORG
@@ -206,3 +212,42 @@ def test_no_recorded_snapshot_is_offered_while_a_commit_is_pending(tmp_path):
     (pending / "MANIFEST.json").write_text("[]")
     assert _last_snapshot_digest(context, store, KIDS_DASH) is None
     assert _recorded_digest(store, KIDS_DASH) == _recorded(ids)
+
+
+@pytest.mark.parametrize(
+    ("drift", "last_count", "from_images"),
+    [
+        ([False], 3, True),
+        ([True], 3, False),  # kept under drift: the images may lack photos
+        (None, 3, False),  # written before the flag existed
+        ([False], 4, False),  # not the count the history last recorded
+        ("unreadable", 3, False),
+    ],
+    ids=["trusted", "drift-accepted", "no-flag", "other-count", "unreadable-flag"],
+)
+def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
+    tmp_path, drift, last_count, from_images
+):
+    store = Warehouse(tmp_path)
+    night_1, night_2 = (datetime(2026, 12, d, 2, tzinfo=UTC) for d in (1, 2))
+    at = pa.array([night_1, night_1, night_2], TIMESTAMP)
+    images = {"image_id": ["a", "c", "d"], "capture_rank": [1, 2, 3], "first_seen_at": at}
+    store.write("images", pa.table(images), KIDS_DASH)
+    stats = {"image_count": [3]} | ({"drift_accepted": drift} if isinstance(drift, list) else {})
+    store.write("capture_order_stats", pa.table(stats), KIDS_DASH)
+    if drift == "unreadable":
+        (tmp_path / store.key("capture_order_stats", KIDS_DASH)).write_bytes(b"not parquet")
+    snapshots = {"snapshot_at": pa.array([night_1, night_2], TIMESTAMP), "photos": [3, last_count]}
+    store.write("gallery_snapshots", pa.table(snapshots), KIDS_DASH)
+    changes = [("a", "added", night_1), ("b", "added", night_1), ("c", "added", night_1)]
+    changes += [("b", "removed", night_2), ("d", "added", night_2)]
+    ids, kinds, times = zip(*changes, strict=True)
+    table = {"image_id": ids, "change": kinds, "detected_at": pa.array(times, TIMESTAMP)}
+    store.write("image_changes", pa.table(table), KIDS_DASH)
+
+    history = _recorded_history(store, KIDS_DASH)
+    assert history.in_capture_order is from_images
+    assert history.snapshot_at == night_2
+    # Either way, the same state: what was added and not removed, first seen when added.
+    state = {r["image_id"]: r["first_seen_at"] for r in history.photos.to_pylist()}
+    assert state == {"a": night_1, "c": night_1, "d": night_2}
