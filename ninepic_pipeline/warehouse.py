@@ -199,6 +199,23 @@ class Warehouse:
         with filesystem.open_input_file(f"{base}/{self.key(table, event_id)}") as source:
             yield from pq.ParquetFile(source).iter_batches(columns=list(columns))
 
+    def read_rows_of(
+        self, table: str, event_id: int, columns: Sequence[str], ids: pa.Array
+    ) -> pa.Table:
+        """The rows of every part of the table (partition) whose `image_id` is one of `ids`:
+        memory holds one batch of a part beside the rows kept."""
+        filesystem, base = self.storage.filesystem()
+        kept: list[pa.RecordBatch] = []
+        schema: pa.Schema | None = None
+        for part in self._parts(table, event_id):
+            with filesystem.open_input_file(f"{base}/{part}") as source:
+                for batch in pq.ParquetFile(source).iter_batches(columns=list(columns)):
+                    schema = batch.schema
+                    kept.append(batch.filter(pc.is_in(batch.column("image_id"), value_set=ids)))
+        if schema is None:
+            raise FileNotFoundError(f"table {table!r} for event {event_id} has no file")
+        return pa.Table.from_batches(kept, schema)
+
     def read_all(self, table: str, schema: pa.Schema) -> pa.Table:
         """Every partition of a table partitioned by event, `event_id` (from the path) first;
         an empty table of `schema` and `event_id` before any file exists."""

@@ -5,6 +5,7 @@ The asset reports what this returns as `MaterializeResult`s of its own partition
 run that covers many events. Both publish through the same transaction and history.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +25,7 @@ from ninepic_pipeline.tables.history import (
     CHANGE_COLUMNS,
     IMAGE_COLUMNS,
     History,
+    first_additions,
     published_history,
     recorded_history,
 )
@@ -135,7 +137,7 @@ def _recorded_digest(store: Warehouse, event_id: int) -> str | None:
 
 def _images_are_a_trusted_read(store: Warehouse, event_id: int) -> bool:
     """Whether the event's published `images` come from a read that was trusted, not one kept
-    under drift (which may lack photos): then they are the state the history recorded."""
+    under drift (which may lack photos)."""
     if not (store.exists("images", event_id) and store.exists("capture_order_stats", event_id)):
         return False
     stats_key = store.key("capture_order_stats", event_id)
@@ -170,16 +172,21 @@ def _recorded_history(store: Warehouse, event_id: int) -> History | None:
     snapshots = store.read("gallery_snapshots", event_id, ["snapshot_at", "photos"])
     latest = pc.index(snapshots["snapshot_at"], pc.max(snapshots["snapshot_at"])).as_py()
     snapshot_at = snapshots["snapshot_at"][latest].as_py()
-    # The count guards against images that are not the state after all (runs that raced).
+    # A commit still pending may have moved its images but not yet its stats (or its history);
+    # the count is one more sign that the images are the state the history last recorded.
     if (
         images is not None
         and images.has_first_seen
+        and not store.commit_pending()
         and _trusted_if_readable(store, event_id)
         and store.row_count("images", event_id) == snapshots["photos"][latest].as_py()
     ):
-        return published_history(images.read(), snapshot_at)
+        return published_history(
+            images.read(IMAGE_COLUMNS), snapshot_at, _earlier_additions(store, event_id)
+        )
     changes = store.read("image_changes", event_id, CHANGE_COLUMNS)
-    return recorded_history(changes, snapshot_at, images.read() if images else None)
+    published = images.read() if images else None
+    return recorded_history(changes, snapshot_at, published, _earlier_additions(store, event_id))
 
 
 def _trusted_if_readable(store: Warehouse, event_id: int) -> bool:
@@ -203,8 +210,19 @@ class _PublishedImages:
     def has_first_seen(self) -> bool:
         return "first_seen_at" in self.columns
 
-    def read(self) -> pa.Table:
-        return self.store.read("images", self.event_id, self.columns)
+    def read(self, columns: Sequence[str] | None = None) -> pa.Table:
+        return self.store.read("images", self.event_id, columns or self.columns)
+
+
+def _earlier_additions(store: Warehouse, event_id: int) -> Callable[[pa.ChunkedArray], pa.Array]:
+    """`first_additions` of the ids among the event's changes, read for those ids alone."""
+
+    def earlier_additions(ids: pa.ChunkedArray) -> pa.Array:
+        wanted = ids.combine_chunks()
+        changes = store.read_rows_of("image_changes", event_id, CHANGE_COLUMNS, wanted)
+        return first_additions(changes, wanted)
+
+    return earlier_additions
 
 
 def _published_images(store: Warehouse, event_id: int) -> _PublishedImages | None:

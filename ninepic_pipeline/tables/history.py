@@ -14,7 +14,7 @@ not read a million changes back, and the photos are found in their capture order
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,6 +46,10 @@ class History:
     snapshot_at: datetime | None
     published: pa.Table | None = None
     in_capture_order: bool = False
+    # For photos the state lacks, their first addition in `image_changes` if they had one: a
+    # photo removed and added again was first seen when first added. Needed when `photos` are
+    # the published images, which know nothing of the photos they lack.
+    earlier_additions: Callable[[pa.ChunkedArray], pa.Array] | None = None
 
     @property
     def recorded(self) -> bool:
@@ -69,25 +73,45 @@ class History:
 
 
 def recorded_history(
-    changes: pa.Table | None, snapshot_at: datetime | None, images: pa.Table | None
+    changes: pa.Table | None,
+    snapshot_at: datetime | None,
+    images: pa.Table | None,
+    earlier_additions: Callable[[pa.ChunkedArray], pa.Array] | None = None,
 ) -> History | None:
     """The history from the event's `image_changes` and its last published `images`; an
     `images` file with no history yet (written before the history existed) still gives each
-    photo's first sighting, as its `first_seen_at` or else its `fetched_at`."""
+    photo's first sighting, as its `first_seen_at` or else its `fetched_at`.
+    `earlier_additions` (`first_additions` over the changes) covers the photos that come back."""
     if changes is None or snapshot_at is None:
         return None if images is None else published_history(images, None)
     published = None if images is None else images.select(["image_id", "capture_rank"])
-    return History(_present(changes).cast(_STATE), snapshot_at, published)
+    state = _present(changes).cast(_STATE)
+    return History(state, snapshot_at, published, earlier_additions=earlier_additions)
 
 
-def published_history(images: pa.Table, snapshot_at: datetime | None) -> History:
-    """The history as the last published `images` hold it. When the run that published them
-    kept no drifted read, they are the recorded state itself (every photo added and not
-    removed, first seen at its first addition), without reading a change back."""
+def published_history(
+    images: pa.Table,
+    snapshot_at: datetime | None,
+    earlier_additions: Callable[[pa.ChunkedArray], pa.Array] | None = None,
+) -> History:
+    """The history as the last published `images` hold it. When their run trusted its read
+    and recorded them, they are the recorded state itself (every photo added and not removed,
+    first seen at its first addition), without reading the changes back; `earlier_additions`
+    (`first_additions` over the changes) covers the photos that come back."""
     if "first_seen_at" not in images.column_names:
         images = images.append_column("first_seen_at", images.column("fetched_at"))
     state = images.select(_STATE.names).cast(_STATE)
-    return History(state, snapshot_at, images.select(["image_id", "capture_rank"]), True)
+    published = images.select(["image_id", "capture_rank"])
+    return History(state, snapshot_at, published, True, earlier_additions)
+
+
+def first_additions(changes: pa.Table, ids: pa.Array) -> pa.Array:
+    """Each id's first addition among `changes` (`image_id`, `change`, `detected_at`), null
+    where it was never added."""
+    added = changes.filter(pc.equal(changes["change"], "added"))
+    earliest = added.group_by("image_id").aggregate([("detected_at", "min")])
+    where = pc.index_in(ids, value_set=earliest["image_id"])
+    return pc.take(earliest["detected_at_min"], where).combine_chunks().cast(TIMESTAMP)
 
 
 def _present(changes: pa.Table) -> pa.Table:
@@ -159,6 +183,9 @@ def first_seen_at(
     seen = pc.take(history.photos["first_seen_at"].combine_chunks(), where)
     if isinstance(seen, pa.ChunkedArray):
         seen = seen.combine_chunks()
+    if seen.null_count and history.earlier_additions is not None:
+        new = pc.is_null(seen)
+        seen = pc.replace_with_mask(seen, new, history.earlier_additions(ids.filter(new)))
     return pc.fill_null(seen, stamp) if seen.null_count else seen
 
 

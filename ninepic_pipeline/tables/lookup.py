@@ -20,11 +20,16 @@ WINDOW = 4096
 
 def rows_in_order(ids: pa.ChunkedArray, recorded: pa.ChunkedArray) -> pa.Array:
     """For each id, its row in `recorded`, null where `recorded` lacks it: what
-    `pc.index_in(ids, value_set=recorded)` gives when `recorded`'s ids are unique, at the cost
-    of the ids' disorder rather than of their number."""
+    `pc.index_in(ids, value_set=recorded)` gives, for `ids` and `recorded` each without a
+    repeated id (a read's photos, published images). Its memory grows with the ids out of
+    step; when most are (a gallery replaced), it is that plain lookup."""
     rows = np.full(len(ids), -1, dtype=np.int64)
+    # Where each block's last id is recorded, found in one scan: a block with nothing near its
+    # place (a long run removed or added) re-anchors there, and the blocks after are in step.
+    ends = np.minimum(np.arange(BLOCK, len(ids) + BLOCK, BLOCK), len(ids)) - 1
+    anchors = _first_rows(recorded, ids.take(ends)) if len(ids) else ends
     shift = 0  # recorded row minus position, as the last id found had it
-    for start in range(0, len(ids), BLOCK):
+    for index, start in enumerate(range(0, len(ids), BLOCK)):
         block = ids.slice(start, BLOCK)
         here = start + shift
         if _same(block, recorded, here):
@@ -35,14 +40,14 @@ def rows_in_order(ids: pa.ChunkedArray, recorded: pa.ChunkedArray) -> pa.Array:
         rows[start + hits] = found[hits]
         if hits.size:
             shift = int(found[hits[-1]] - (start + hits[-1]))
-        else:
-            # Nothing near: a long run removed or added. Anchor on the block's last id, if the
-            # recorded ids hold it anywhere, so that the blocks after it are in step again.
-            last = pc.index(recorded, block[-1]).as_py() if block[-1].is_valid else -1
-            if last >= 0:
-                rows[start + len(block) - 1] = last
-                shift = last - (start + len(block) - 1)
-    _find_the_rest(ids, recorded, rows)
+        elif anchors[index] >= 0:
+            rows[ends[index]] = anchors[index]
+            shift = int(anchors[index] - ends[index])
+    missing = np.flatnonzero(rows < 0)
+    if missing.size > len(ids) // 2:
+        return pc.index_in(ids, value_set=recorded).combine_chunks()
+    if missing.size and len(recorded):
+        rows[missing] = _first_rows(recorded, ids.take(missing))
     return pa.array(rows, mask=rows < 0)
 
 
@@ -61,18 +66,12 @@ def _rows_near(block: pa.ChunkedArray, recorded: pa.ChunkedArray, at: int) -> np
     return pc.fill_null(pc.add(found, low), -1).to_numpy()
 
 
-def _find_the_rest(ids: pa.ChunkedArray, recorded: pa.ChunkedArray, rows: np.ndarray) -> None:
-    """Look the ids not found yet up among all the recorded ones: hashing those few ids and
-    scanning the recorded, not hashing the recorded."""
-    missing = np.flatnonzero(rows < 0)
-    if not missing.size or not len(recorded):
-        return
-    wanted = ids.take(missing)
-    unique = pc.unique(wanted)
-    where = pc.index_in(recorded, value_set=unique)
+def _first_rows(recorded: pa.ChunkedArray, wanted: pa.ChunkedArray) -> np.ndarray:
+    """For each wanted id (none repeated), the first recorded row holding it, -1 where none
+    does: the wanted ids are hashed and the recorded scanned, not the recorded hashed."""
+    where = pc.index_in(recorded, value_set=wanted.combine_chunks())
     hit = pc.is_valid(where).to_numpy(zero_copy_only=False)
-    # The first recorded row holding each wanted id, as `index_in` would give it.
     matched, first = np.unique(pc.filter(where, hit).to_numpy(), return_index=True)
-    unique_rows = np.full(len(unique), -1, dtype=np.int64)
-    unique_rows[matched] = np.flatnonzero(hit)[first]
-    rows[missing] = unique_rows[pc.index_in(wanted, value_set=unique).to_numpy()]
+    rows = np.full(len(wanted), -1, dtype=np.int64)
+    rows[matched] = np.flatnonzero(hit)[first]
+    return rows

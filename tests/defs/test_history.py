@@ -151,3 +151,29 @@ def test_a_night_without_change_reads_the_gallery_once(own_server, warehouse, in
     changes = _table(warehouse, "image_changes", event)
     added = [c["image_id"] for c in changes if c["change"] == "added"]
     assert added.count(upload) == 1 and len(added) == len(night_one) + 1
+
+
+def test_a_photo_that_comes_back_was_first_seen_when_first_added(own_server, warehouse, instance):
+    world, defs = own_server.world, load_defs()
+
+    def night() -> dict:
+        assert run_gallery(defs, instance, str(KIDS_DASH)).success
+        return _history(warehouse, "gallery_snapshots")[-1]
+
+    first = night()["snapshot_at"]
+    gone = world.delete_photo(ORG, KIDS_DASH, 5)
+    night()
+    world.insert_photo(ORG, KIDS_DASH, 5, image_id=gone.image_id, captured_at=gone.captured_at)
+    back = night()
+    assert (back["added"], back["removed"]) == (1, 0)
+    changes = [
+        c["change"] for c in _history(warehouse, "image_changes") if c["image_id"] == gone.image_id
+    ]
+    assert changes == ["added", "removed", "added"]
+    # On the night it is back, and every night after (the history then read from the images).
+    assert _images(warehouse)[gone.image_id]["first_seen_at"] == first
+    night()
+    assert _images(warehouse)[gone.image_id]["first_seen_at"] == first
+    history = _recorded_history(Warehouse(warehouse), KIDS_DASH)
+    assert history.in_capture_order
+    assert _state(history.photos.to_pylist()) == _replayed(_history(warehouse, "image_changes"))

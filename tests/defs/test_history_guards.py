@@ -24,6 +24,7 @@ from ninepic_pipeline.defs.gallery import (
     _recorded_history,
 )
 from ninepic_pipeline.sandbox import Chaos, SandboxServer
+from ninepic_pipeline.tables.history import first_seen_at
 from ninepic_pipeline.tables.schemas import TIMESTAMP
 from ninepic_pipeline.warehouse import STAGING, Warehouse
 from tests.api.test_snapshot import _recorded
@@ -222,8 +223,9 @@ def test_no_recorded_snapshot_is_offered_while_a_commit_is_pending(tmp_path):
         (None, 3, False),  # written before the flag existed
         ([False], 4, False),  # not the count the history last recorded
         ("unreadable", 3, False),
+        ("pending", 3, False),  # a commit may have moved its images and not yet its stats
     ],
-    ids=["trusted", "drift-accepted", "no-flag", "other-count", "unreadable-flag"],
+    ids=["trusted", "drift-accepted", "no-flag", "other-count", "unreadable-flag", "pending"],
 )
 def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
     tmp_path, drift, last_count, from_images
@@ -233,8 +235,12 @@ def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
     at = pa.array([night_1, night_1, night_2], TIMESTAMP)
     images = {"image_id": ["a", "c", "d"], "capture_rank": [1, 2, 3], "first_seen_at": at}
     store.write("images", pa.table(images), KIDS_DASH)
-    stats = {"image_count": [3]} | ({"drift_accepted": drift} if isinstance(drift, list) else {})
-    store.write("capture_order_stats", pa.table(stats), KIDS_DASH)
+    flag = {"drift_accepted": drift} if isinstance(drift, list) else {}
+    if drift == "pending":
+        flag = {"drift_accepted": [False]}
+        (tmp_path / STAGING / "a-commit").mkdir(parents=True)
+        (tmp_path / STAGING / "a-commit" / "MANIFEST.json").write_text("[]")
+    store.write("capture_order_stats", pa.table({"image_count": [3]} | flag), KIDS_DASH)
     if drift == "unreadable":
         (tmp_path / store.key("capture_order_stats", KIDS_DASH)).write_bytes(b"not parquet")
     snapshots = {"snapshot_at": pa.array([night_1, night_2], TIMESTAMP), "photos": [3, last_count]}
@@ -251,3 +257,7 @@ def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
     # Either way, the same state: what was added and not removed, first seen when added.
     state = {r["image_id"]: r["first_seen_at"] for r in history.photos.to_pylist()}
     assert state == {"a": night_1, "c": night_1, "d": night_2}
+    # b, removed on night 2, comes back: first seen when first added, whichever way it was read.
+    night_3 = datetime(2026, 12, 3, 2, tzinfo=UTC)
+    seen = first_seen_at(pa.chunked_array([["b", "a", "new"]]), history, night_3)
+    assert seen.to_pylist() == [night_1, night_1, night_3]

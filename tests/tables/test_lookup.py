@@ -69,6 +69,12 @@ def test_a_shuffled_gallery_and_empty_sides_are_still_found() -> None:
     old = _ids(np.arange(3 * BLOCK))
     shuffled = [*rng.permutation(old), "new-1"]
     assert rows_in_order(_chunked(shuffled), _chunked(old)).to_pylist() == _expected(shuffled, old)
+    # A gallery whose photos are all new, and one half shuffled: looked up whole, or block by
+    # block with the rest hashed.
+    new = _ids(np.arange(10**6, 10**6 + 3 * BLOCK))
+    assert rows_in_order(_chunked(new), _chunked(old)).to_pylist() == [None] * len(new)
+    half = old[: len(old) // 2] + list(rng.permutation(old[len(old) // 2 :]))
+    assert rows_in_order(_chunked(half), _chunked(old)).to_pylist() == _expected(half, old)
     empty = pa.chunked_array([], pa.string())
     assert rows_in_order(empty, _chunked(old)).to_pylist() == []
     assert rows_in_order(_chunked(old[:5]), empty).to_pylist() == [None] * 5
