@@ -39,7 +39,8 @@ _STATE = pa.schema([pa.field("image_id", pa.string()), pa.field("first_seen_at",
 class History:
     """The event's photos as its history last recorded them (`image_id`, `first_seen_at`);
     `snapshot_at` is None when nothing was recorded yet. `published` is the last published
-    `images` (`image_id`, `capture_rank`), where a removed photo's last rank is looked up;
+    `images` (`image_id`, and `capture_rank` unless the ranks are the row order), where a
+    removed photo's last rank is looked up;
     `in_capture_order` says `photos` are those very rows, in their capture order."""
 
     photos: pa.Table
@@ -68,7 +69,11 @@ class History:
         matched, first = np.unique(pc.filter(where, found).to_numpy(), return_index=True)
         rows = np.full(len(wanted), -1, dtype=np.int64)
         rows[matched] = np.flatnonzero(found.to_numpy())[first]
-        ranks = pc.take(self.published["capture_rank"], pa.array(rows, mask=rows < 0))
+        at = pa.array(rows, mask=rows < 0)
+        if "capture_rank" in self.published.column_names:
+            ranks = pc.take(self.published["capture_rank"], at)
+        else:  # ranks 1, 2, ... in row order (`published_history`)
+            ranks = pc.add(at, 1)
         return pc.take(ranks, pc.index_in(ids, value_set=wanted))
 
 
@@ -101,7 +106,10 @@ def published_history(
     if "first_seen_at" not in images.column_names:
         images = images.append_column("first_seen_at", images.column("fetched_at"))
     state = images.select(_STATE.names).cast(_STATE)
-    published = images.select(["image_id", "capture_rank"])
+    # Ranks that are the row order, as a read publishes them, are not held (8 MB at 1M photos).
+    ranks = images["capture_rank"].to_numpy()
+    in_row_order = np.array_equal(ranks, np.arange(1, len(ranks) + 1))
+    published = images.select(["image_id"] if in_row_order else ["image_id", "capture_rank"])
     return History(state, snapshot_at, published, True, earlier_additions)
 
 

@@ -23,7 +23,8 @@ def rows_in_order(ids: pa.ChunkedArray, recorded: pa.ChunkedArray) -> pa.Array:
     `pc.index_in(ids, value_set=recorded)` gives, for `ids` and `recorded` each without a
     repeated id (a read's photos, published images). Its memory grows with the ids out of
     step; when most are (a gallery replaced), it is that plain lookup."""
-    rows = np.full(len(ids), -1, dtype=np.int64)
+    # int32, as `index_in` gives: a string array's offsets are int32, so are its rows.
+    rows = np.full(len(ids), -1, dtype=np.int32)
     # Where each block's last id is recorded, found in one scan: a block with nothing near its
     # place (a long run removed or added) re-anchors there, and the blocks after are in step.
     ends = np.minimum(np.arange(BLOCK, len(ids) + BLOCK, BLOCK), len(ids)) - 1

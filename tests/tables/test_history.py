@@ -14,6 +14,7 @@ from ninepic_pipeline.tables.history import (
     first_seen_at,
     gallery_snapshot_row,
     image_changes,
+    published_history,
     recorded_history,
     rows_in_history,
 )
@@ -152,3 +153,14 @@ def test_a_photo_the_history_holds_twice_is_not_removed_while_it_is_there():
     assert added.num_rows == 0
     # e's last rank is its first row in the published images, as a lookup by id finds it.
     assert removed.to_pylist() == [{"image_id": "e", "capture_rank": 1}]
+
+
+def test_published_images_give_removed_photos_their_last_rank_in_row_order_or_not():
+    for ranks in ([1, 2, 3, 4], [2, 1, 3, 4]):  # a read's order, and ranks that are not it
+        images = _images(list("abcd"), NIGHT_1).set_column(1, "capture_rank", pa.array(ranks))
+        history = published_history(images, NIGHT_1)
+        assert ("capture_rank" in history.published.column_names) == (ranks != [1, 2, 3, 4])
+        current = pa.table({"image_id": ["a", "c"], "capture_rank": [1, 2]})
+        _, removed = added_and_removed(current, history)
+        rank = dict(zip(list("abcd"), ranks, strict=True))
+        assert removed.to_pylist() == [{"image_id": i, "capture_rank": rank[i]} for i in ("b", "d")]
