@@ -41,6 +41,9 @@ from ninepic_pipeline.warehouse import Warehouse, appended_part
 PUBLISHED = (*GALLERY_TABLES, *HISTORY_TABLES)
 
 Context = dg.AssetExecutionContext | dg.OpExecutionContext
+# What reading a damaged or half-written table of the warehouse raises; where a table is read
+# only to spare work (the recorded digest, the history from the images), it costs that saving.
+UNREADABLE = (OSError, KeyError, ValueError, pa.ArrowException)
 
 
 @dataclass(frozen=True)
@@ -110,7 +113,7 @@ def _last_snapshot_digest(context: Context, store: Warehouse, event_id: int) -> 
             if store.commit_pending():
                 return None
             return _recorded_digest(store, event_id)
-    except (OSError, KeyError, ValueError, pa.ArrowException) as error:
+    except UNREADABLE as error:
         context.log.warning(
             f"event {event_id}: the last snapshot could not be read to spare a confirming "
             f"read ({type(error).__name__}: {str(error).splitlines()[0][:200]}); the gallery "
@@ -194,7 +197,7 @@ def _trusted_if_readable(store: Warehouse, event_id: int) -> bool:
     read from its changes, and the unreadable table is replaced by this run's."""
     try:
         return _images_are_a_trusted_read(store, event_id)
-    except (OSError, KeyError, ValueError, pa.ArrowException):
+    except UNREADABLE:
         return False
 
 

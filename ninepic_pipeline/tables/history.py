@@ -22,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ninepic_pipeline.tables.lookup import rows_in_order
+from ninepic_pipeline.tables.lookup import first_rows, rows_in_order
 from ninepic_pipeline.tables.schemas import GALLERY_SNAPSHOTS, IMAGE_CHANGES, TIMESTAMP
 from ninepic_pipeline.tables.streamed import StreamedTable
 
@@ -64,11 +64,7 @@ class History:
         # The ids asked for are the few removed photos: the lookup hashes them and scans the
         # published million, where hashing those would cost over 100 MB.
         wanted = pc.unique(ids)
-        where = pc.index_in(self.published["image_id"], value_set=wanted)
-        found = pc.is_valid(where)
-        matched, first = np.unique(pc.filter(where, found).to_numpy(), return_index=True)
-        rows = np.full(len(wanted), -1, dtype=np.int64)
-        rows[matched] = np.flatnonzero(found.to_numpy())[first]
+        rows = first_rows(self.published["image_id"], wanted)
         at = pa.array(rows, mask=rows < 0)
         if "capture_rank" in self.published.column_names:
             ranks = pc.take(self.published["capture_rank"], at)

@@ -28,7 +28,7 @@ def rows_in_order(ids: pa.ChunkedArray, recorded: pa.ChunkedArray) -> pa.Array:
     # Where each block's last id is recorded, found in one scan: a block with nothing near its
     # place (a long run removed or added) re-anchors there, and the blocks after are in step.
     ends = np.minimum(np.arange(BLOCK, len(ids) + BLOCK, BLOCK), len(ids)) - 1
-    anchors = _first_rows(recorded, ids.take(ends)) if len(ids) else ends
+    anchors = first_rows(recorded, ids.take(ends))
     shift = 0  # recorded row minus position, as the last id found had it
     for index, start in enumerate(range(0, len(ids), BLOCK)):
         block = ids.slice(start, BLOCK)
@@ -48,7 +48,7 @@ def rows_in_order(ids: pa.ChunkedArray, recorded: pa.ChunkedArray) -> pa.Array:
     if missing.size > len(ids) // 2:
         return pc.index_in(ids, value_set=recorded).combine_chunks()
     if missing.size and len(recorded):
-        rows[missing] = _first_rows(recorded, ids.take(missing))
+        rows[missing] = first_rows(recorded, ids.take(missing))
     return pa.array(rows, mask=rows < 0)
 
 
@@ -67,10 +67,12 @@ def _rows_near(block: pa.ChunkedArray, recorded: pa.ChunkedArray, at: int) -> np
     return pc.fill_null(pc.add(found, low), -1).to_numpy()
 
 
-def _first_rows(recorded: pa.ChunkedArray, wanted: pa.ChunkedArray) -> np.ndarray:
+def first_rows(recorded: pa.ChunkedArray, wanted: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """For each wanted id (none repeated), the first recorded row holding it, -1 where none
     does: the wanted ids are hashed and the recorded scanned, not the recorded hashed."""
-    where = pc.index_in(recorded, value_set=wanted.combine_chunks())
+    if isinstance(wanted, pa.ChunkedArray):
+        wanted = wanted.combine_chunks()
+    where = pc.index_in(recorded, value_set=wanted)
     hit = pc.is_valid(where).to_numpy(zero_copy_only=False)
     matched, first = np.unique(pc.filter(where, hit).to_numpy(), return_index=True)
     rows = np.full(len(wanted), -1, dtype=np.int64)
