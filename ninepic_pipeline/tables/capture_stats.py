@@ -21,6 +21,7 @@ CAPTURE_COLUMNS = ["capture_rank", "image_id", "width", "height", "orientation"]
 # Real sides are positive (the client turns anything else into null), so -1 can stand for
 # "unknown" and be compared like any other value.
 _UNKNOWN_SIDE = -1
+RUN_WINDOW_ROWS = 65_536
 
 
 def _run_starts(*columns: np.ndarray) -> np.ndarray:
@@ -32,14 +33,28 @@ def _run_starts(*columns: np.ndarray) -> np.ndarray:
 
 
 def resolution_runs(images: pa.Table) -> tuple[int, int]:
-    """(maximal runs of equal (width, height), length of the longest); unknown is a value."""
-    if not images.num_rows:
+    """(maximal runs of equal (width, height), length of the longest); unknown is a value.
+
+    Compared a window of rows at a time: the sides filled and copied whole were 32 MB at a
+    million photos, at the height of a second night.
+    """
+    rows = images.num_rows
+    if not rows:
         return 0, 0
-    sides = [
-        pc.fill_null(images.column(side), _UNKNOWN_SIDE).to_numpy() for side in ("width", "height")
-    ]
-    starts = _run_starts(*sides)
-    return len(starts), int(np.diff(np.append(starts, images.num_rows)).max())
+    runs, longest, run_start = 1, 0, 0
+    for start in range(0, rows - 1, RUN_WINDOW_ROWS):
+        # One row more than the window, so that a run starting at its edge is seen.
+        window = images.slice(start, RUN_WINDOW_ROWS + 1)
+        sides = [
+            pc.fill_null(window.column(side), _UNKNOWN_SIDE).to_numpy()
+            for side in ("width", "height")
+        ]
+        starts = _run_starts(*sides)[1:] + start
+        if starts.size:
+            lengths = np.diff(starts, prepend=run_start)
+            runs, longest = runs + starts.size, max(longest, int(lengths.max()))
+            run_start = int(starts[-1])
+    return runs, max(longest, rows - run_start)
 
 
 def orientation_switches(images: pa.Table) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ninepic_pipeline.api.models import Gallery
+from ninepic_pipeline.api.models import PHOTO_SCHEMA, Gallery
 from ninepic_pipeline.tables.schemas import GALLERY_PAGES, IMAGES, TIMESTAMP
 from ninepic_pipeline.tables.streamed import StreamedTable
 
@@ -36,7 +36,15 @@ DERIVED_SIZE_COLUMNS = ("megapixels", "aspect_ratio", "orientation")
 # statistics and history read, the page for fetched_at, and first_seen_at from the history. The
 # URLs, the derived size columns and fetched_at are made batch by batch as the file is written.
 HELD_COLUMNS = ("image_id", "capture_rank", "page", "width", "height", "first_seen_at")
-IMAGES_HELD = pa.schema([IMAGES.field(name) for name in HELD_COLUMNS])
+# As the read holds them: page and sides in 32 bits (`api.models.PHOTO_SCHEMA`), widened to
+# the declared 64 as each batch is written.
+_NARROW = {name: PHOTO_SCHEMA.field(name).type for name in ("page", "width", "height")}
+IMAGES_HELD = pa.schema(
+    [
+        IMAGES.field(name).with_type(_NARROW.get(name, IMAGES.field(name).type))
+        for name in HELD_COLUMNS
+    ]
+)
 
 _RATIOS: dict[str, Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.ChunkedArray]] = {
     "megapixels": lambda width, height: pc.divide(pc.multiply(width, height), 1e6),
@@ -104,8 +112,8 @@ def images_streamed(gallery: Gallery, held: pa.Table) -> StreamedTable:
             rows = rows.append_column(IMAGES.field("fetched_at"), fetched_at(rows.column("page")))
             offset += urls.num_rows
             columns = [
-                urls.column(name) if name in URL_COLUMNS else rows.column(name)
-                for name in IMAGES.names
+                urls.column(name) if name in URL_COLUMNS else rows.column(name).cast(field.type)
+                for name, field in zip(IMAGES.names, IMAGES, strict=True)
             ]
             yield from pa.Table.from_arrays(columns, schema=IMAGES).to_batches()
         if offset != held.num_rows:

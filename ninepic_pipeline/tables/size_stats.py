@@ -50,7 +50,8 @@ def _resolutions(width: pa.ChunkedArray, height: pa.ChunkedArray) -> tuple[int, 
     A hash aggregate over one integer per size: its memory grows with the distinct sizes, a
     few dozen in a real gallery, where sorting the sizes would copy them twice.
     """
-    sizes = pc.add(pc.multiply(width, MAX_SIDE_PX + 1), height)  # null where a side is unknown
+    # In 64 bits: a read holds its sides in 32 (`api.models.PHOTO_SCHEMA`), where this wraps.
+    sizes = pc.add(pc.multiply(width.cast(pa.int64()), MAX_SIDE_PX + 1), height)  # null if unknown
     rows = pa.table({"size": sizes, "row": np.arange(len(sizes), dtype=np.int64)})
     # One thread: Acero's worker threads each left a malloc arena behind, 26 MB more at the
     # run's peak, for an aggregate that takes milliseconds.

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from ninepic_pipeline.tables import capture_order_stats
+from ninepic_pipeline.tables.capture_stats import RUN_WINDOW_ROWS
 from tests.tables.frames import orientation_of
 
 NOW = datetime(2026, 12, 3, 2, 0, tzinfo=UTC)
@@ -85,4 +86,36 @@ def test_a_frame_with_its_own_dtypes_gives_the_same_answers():
             "orientation_switches"
         ]
         == 2
+    )
+
+
+def test_runs_across_the_windows_they_are_counted_in():
+    # Runs of 1 photo to over a window of rows, one ending at a window's edge, sizes
+    # cycling through two known ones and an unknown: counted here with itertools.groupby.
+    import itertools
+    import random
+
+    rng = random.Random(7)
+    cycle = [(4000, 6000), (None, None), (6000, 4000), (4000, None)]
+    # The first window's last row ends a run, the second's first row starts one.
+    sizes = [cycle[0]] * RUN_WINDOW_ROWS + [cycle[2]] * 3
+    while len(sizes) < 300_000:
+        sizes += [cycle[len(sizes) % 4 if rng.random() < 0.5 else 0]] * rng.choice(
+            [1, 2, 3, RUN_WINDOW_ROWS - 1, RUN_WINDOW_ROWS, RUN_WINDOW_ROWS + 4_464]
+        )
+    lengths = [len(list(run)) for _, run in itertools.groupby(sizes)]
+    frame = pd.DataFrame(
+        {
+            "capture_rank": range(1, len(sizes) + 1),
+            "image_id": [f"p{i}" for i in range(len(sizes))],
+            "width": pd.array([w for w, _ in sizes], dtype="Int64"),
+            "height": pd.array([h for _, h in sizes], dtype="Int64"),
+            "orientation": pd.array([None] * len(sizes), dtype="str"),
+        }
+    )
+    pages = _pages([(1, len(sizes), 100, len(sizes), len(sizes))])
+    stats = capture_order_stats(frame, pages, None, NOW).iloc[0]
+    assert (stats["resolution_runs"], stats["longest_resolution_run"]) == (
+        len(lengths),
+        max(lengths),
     )

@@ -85,3 +85,45 @@ def test_declared_schemas_hold_only_types_every_reader_takes(table):
             assert field.type.unit == "us"
         if pa.types.is_integer(field.type):
             assert field.type == pa.int64()
+
+
+def test_a_read_at_the_largest_sides_keeps_its_sizes_whole():
+    # Sides at the API's largest: their products overflow 32 bits, however the read holds them.
+    from ninepic_pipeline.api.models import MAX_SIDE_PX
+    from ninepic_pipeline.tables import image_size_stats
+    from ninepic_pipeline.tables.images import images_held, with_size_columns
+
+    side = MAX_SIDE_PX
+    items = [
+        {"image_id": "w", "width": side, "height": side - 1},
+        {"image_id": "t", "width": side - 1, "height": side},
+        {"image_id": "w2", "width": side, "height": side - 1},
+    ]
+    columns = PhotoColumns()
+    columns.add(items, ["w", "t", "w2"], 1)
+    photos = columns.table()
+    columns.urls.finish()
+    pagination = Pagination(3, 1, 1, False, False, 3)
+    gallery = Gallery(
+        org_id=903,
+        event_id=1,
+        photos=photos,
+        urls=columns.urls,
+        pages=[PageRead(1, pagination, 3, 3, T1)],
+    )
+    table = images_table(gallery)
+    assert table.schema == TABLE_SCHEMAS["images"]
+    assert table.column("megapixels").to_pylist() == [
+        side * (side - 1) / 1e6,
+        (side - 1) * side / 1e6,
+        side * (side - 1) / 1e6,
+    ]
+    stats = image_size_stats(with_size_columns(images_held(gallery)), T1).iloc[0]
+    assert stats["top_resolution"] == f"{side}x{side - 1}"
+    assert stats["distinct_resolutions"] == 2
+    assert (stats["width_max"], stats["height_max"]) == (side, side)
+    assert stats["width_mean"] == (3 * side - 1) / 3
+
+
+def test_a_gallery_table_keeps_the_declared_types():
+    assert images_table(_gallery()).schema == TABLE_SCHEMAS["images"]
