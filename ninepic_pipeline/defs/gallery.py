@@ -5,7 +5,7 @@ The asset reports what this returns as `MaterializeResult`s of its own partition
 run that covers many events. Both publish through the same transaction and history.
 """
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -29,6 +29,7 @@ from ninepic_pipeline.tables.history import (
     published_history,
     recorded_history,
 )
+from ninepic_pipeline.tables.lookup import sharing_read_ids
 from ninepic_pipeline.tables.snapshot import (
     GALLERY_TABLES,
     HISTORY_TABLES,
@@ -163,9 +164,10 @@ def _read_numbers(gallery: Gallery) -> dict[str, Any]:
     }
 
 
-def _recorded_history(store: Warehouse, event_id: int) -> History | None:
+def _recorded_history(store: Warehouse, event_id: int, read_ids: pa.ChunkedArray) -> History | None:
     """The event's history as the warehouse holds it (see `tables.history`): the last
-    published `images` when they are the recorded state, else its `image_changes`."""
+    published `images` when they are the recorded state, their ids held once where the new
+    read's `read_ids` repeat them; else its `image_changes`."""
     images = _published_images(store, event_id)
     recorded = store.exists("gallery_snapshots", event_id) and store.exists(
         "image_changes", event_id
@@ -185,7 +187,7 @@ def _recorded_history(store: Warehouse, event_id: int) -> History | None:
         and store.row_count("images", event_id) == snapshots["photos"][latest].as_py()
     ):
         return published_history(
-            images.read(IMAGE_COLUMNS), snapshot_at, _earlier_additions(store, event_id)
+            images.read_sharing(read_ids), snapshot_at, _earlier_additions(store, event_id)
         )
     changes = store.read("image_changes", event_id, CHANGE_COLUMNS)
     published = images.read() if images else None
@@ -215,6 +217,22 @@ class _PublishedImages:
 
     def read(self, columns: Sequence[str] | None = None) -> pa.Table:
         return self.store.read("images", self.event_id, columns or self.columns)
+
+    def read_sharing(self, read_ids: pa.ChunkedArray) -> pa.Table:
+        """`IMAGE_COLUMNS` in one pass over the file, its ids held once as far as the new read
+        repeats them (`tables.lookup.sharing_read_ids`)."""
+        others = [name for name in IMAGE_COLUMNS if name != "image_id"]
+        kept: list[pa.RecordBatch] = []
+
+        def ids() -> Iterator[pa.Array]:
+            for batch in self.store.read_batches("images", self.event_id, IMAGE_COLUMNS):
+                kept.append(batch.select(others))
+                yield batch.column("image_id")
+
+        shared = sharing_read_ids(ids(), read_ids)
+        if not kept:  # a file of no rows gives no batch
+            return self.read(IMAGE_COLUMNS)
+        return pa.Table.from_batches(kept).add_column(0, "image_id", shared)
 
 
 def _earlier_additions(store: Warehouse, event_id: int) -> Callable[[pa.ChunkedArray], pa.Array]:
@@ -246,8 +264,14 @@ def _publish_snapshot(
         store.recover()
         last_recorded = store.latest_part("gallery_snapshots", event_id)
         snapshot_at = datetime.now(UTC)
+        # The history is passed, not bound to a name here: `gallery_snapshot` lets it go before
+        # the statistics, which a reference held in this frame would prevent.
         snapshot = gallery_snapshot(
-            gallery, timeline, snapshot_at, run_id, _recorded_history(store, event_id)
+            gallery,
+            timeline,
+            snapshot_at,
+            run_id,
+            _recorded_history(store, event_id, gallery.photos.column("image_id")),
         )
         failed = [f"{o.spec.table}.{o.spec.name}" for o in snapshot.blocking_failures]
         if failed:

@@ -46,6 +46,7 @@ IMAGES_HELD = pa.schema(
     ]
 )
 
+DERIVE_WINDOW_ROWS = 65_536
 _RATIOS: dict[str, Callable[[pa.ChunkedArray, pa.ChunkedArray], pa.ChunkedArray]] = {
     "megapixels": lambda width, height: pc.divide(pc.multiply(width, height), 1e6),
     "aspect_ratio": lambda width, height: pc.divide(width, height),
@@ -77,16 +78,24 @@ def images_held(
 
 
 def with_size_columns(images: pa.Table, names: tuple[str, ...] = DERIVED_SIZE_COLUMNS) -> pa.Table:
-    """`images` with the derived size columns `names` appended, computed from its sides."""
-    width, height = images.column("width"), images.column("height")
-    width_f, height_f = width.cast(pa.float64()), height.cast(pa.float64())
+    """`images` with the derived size columns `names` appended, computed from its sides a
+    window of rows at a time: the sides as floats and their product, made whole, were 32 MB
+    more at a million photos."""
+    chunks: dict[str, list[pa.Array]] = {name: [] for name in names}
+    for start in range(0, images.num_rows, DERIVE_WINDOW_ROWS):
+        rows = images.slice(start, DERIVE_WINDOW_ROWS)
+        for name in names:
+            chunks[name] += _size_column(name, rows.column("width"), rows.column("height")).chunks
     for name in names:
-        if name == "orientation":
-            column = orientation(width, height)
-        else:
-            column = _RATIOS[name](width_f, height_f)
-        images = images.append_column(IMAGES.field(name), column)
+        field = IMAGES.field(name)
+        images = images.append_column(field, pa.chunked_array(chunks[name], field.type))
     return images
+
+
+def _size_column(name: str, width: pa.ChunkedArray, height: pa.ChunkedArray) -> pa.ChunkedArray:
+    if name == "orientation":
+        return orientation(width, height)
+    return _RATIOS[name](width.cast(pa.float64()), height.cast(pa.float64()))
 
 
 def fetch_times(gallery: Gallery) -> Callable[[pa.ChunkedArray], pa.ChunkedArray]:

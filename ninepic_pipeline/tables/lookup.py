@@ -8,6 +8,8 @@ few out of step are hashed a block, or a remainder, at a time.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -78,3 +80,39 @@ def first_rows(recorded: pa.ChunkedArray, wanted: pa.Array | pa.ChunkedArray) ->
     rows = np.full(len(wanted), -1, dtype=np.int64)
     rows[matched] = np.flatnonzero(hit)[first]
     return rows
+
+
+def sharing_read_ids(
+    recorded: Iterable[pa.Array], ids: pa.Array | pa.ChunkedArray
+) -> pa.ChunkedArray:
+    """The recorded ids, batch by batch as a file gives them, gathered into one column whose
+    stretch from the start that `ids` (the new read of the gallery) repeats is slices of `ids`:
+    on a night that changed nothing, or only added photos at the end, the recorded ids take no
+    memory of their own (42 MB at a million photos)."""
+    if isinstance(ids, pa.ChunkedArray):  # a read's ids are one chunk (`PhotoColumns.table`)
+        ids = ids.chunk(0) if ids.num_chunks == 1 else ids.combine_chunks()
+    chunks: list[pa.Array] = []
+    offset, sharing = 0, True
+    for batch in recorded:
+        if batch.type != ids.type:
+            batch = batch.cast(ids.type)
+        if sharing:
+            same = _agreeing_rows(batch, ids, offset)
+            if same:
+                chunks.append(ids.slice(offset, same))
+            sharing, offset = same == len(batch), offset + same
+            batch = batch.slice(same)
+        if len(batch):
+            chunks.append(batch)
+    return pa.chunked_array(chunks, ids.type)
+
+
+def _agreeing_rows(batch: pa.Array, ids: pa.Array, offset: int) -> int:
+    """How many rows from the start of `batch` equal the ids from `offset` on."""
+    here = ids.slice(offset, len(batch))
+    if not len(here):
+        return 0
+    equal = pc.equal(batch.slice(0, len(here)), here)
+    if pc.all(equal).as_py():
+        return len(here)
+    return pc.index(equal, False).as_py()

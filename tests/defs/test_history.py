@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -34,6 +35,14 @@ def _history(warehouse: Path, table: str) -> list[dict]:
 def _images(warehouse: Path) -> dict[str, dict]:
     path = warehouse / "images" / f"event_id={KIDS_DASH}" / "part-0.parquet"
     return {row["image_id"]: row for row in pq.read_table(path).to_pylist()}
+
+
+def _next_reads(warehouse: Path) -> list[pa.ChunkedArray]:
+    """A next night's read of the gallery as it is (the images' own ids), and one that differs
+    from its first photo on (a deletion there), for `_recorded_history`: the state it gives
+    must not depend on how much of the read repeats the images."""
+    ids = list(_images(warehouse))
+    return [pa.chunked_array([ids]), pa.chunked_array([ids[1:]])]
 
 
 def _state(rows: list[dict]) -> dict[str, object]:
@@ -94,9 +103,11 @@ def test_two_nights_record_exactly_the_uploads_and_deletions(own_server, warehou
 
     # The history the next night reads is the published images (a trusted read), in capture
     # order; it is the state the changes record, replayed here one by one.
-    history = _recorded_history(Warehouse(warehouse), KIDS_DASH)
-    assert history.in_capture_order
-    assert _state(history.photos.to_pylist()) == _replayed(_history(warehouse, "image_changes"))
+    for read in _next_reads(warehouse):
+        history = _recorded_history(Warehouse(warehouse), KIDS_DASH, read)
+        assert history.in_capture_order
+        replayed = _replayed(_history(warehouse, "image_changes"))
+        assert _state(history.photos.to_pylist()) == replayed
 
     # The same night again (a retry, a re-run from the UI): nothing is added to the history.
     files = sorted(p.name for p in warehouse.rglob("part-*.parquet"))
@@ -174,6 +185,8 @@ def test_a_photo_that_comes_back_was_first_seen_when_first_added(own_server, war
     assert _images(warehouse)[gone.image_id]["first_seen_at"] == first
     night()
     assert _images(warehouse)[gone.image_id]["first_seen_at"] == first
-    history = _recorded_history(Warehouse(warehouse), KIDS_DASH)
-    assert history.in_capture_order
-    assert _state(history.photos.to_pylist()) == _replayed(_history(warehouse, "image_changes"))
+    for read in _next_reads(warehouse):
+        history = _recorded_history(Warehouse(warehouse), KIDS_DASH, read)
+        assert history.in_capture_order
+        replayed = _replayed(_history(warehouse, "image_changes"))
+        assert _state(history.photos.to_pylist()) == replayed

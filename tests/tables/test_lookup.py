@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 
-from ninepic_pipeline.tables.lookup import BLOCK, WINDOW, rows_in_order
+from ninepic_pipeline.tables.lookup import BLOCK, WINDOW, rows_in_order, sharing_read_ids
 
 
 def _ids(numbers: np.ndarray) -> list[str]:
@@ -78,3 +78,47 @@ def test_a_shuffled_gallery_and_empty_sides_are_still_found() -> None:
     empty = pa.chunked_array([], pa.string())
     assert rows_in_order(empty, _chunked(old)).to_pylist() == []
     assert rows_in_order(_chunked(old[:5]), empty).to_pylist() == [None] * 5
+
+
+def _owned_rows(column: pa.ChunkedArray, ids: pa.Array) -> int:
+    """Rows of `column` held in buffers of their own, not in those of `ids`."""
+    data = ids.buffers()[2]
+    low, high = data.address, data.address + data.size
+
+    def shares(chunk: pa.Array) -> bool:
+        buffer = chunk.buffers()[2]
+        return buffer is not None and low <= buffer.address < high
+
+    return sum(len(chunk) for chunk in column.chunks if not shares(chunk))
+
+
+@pytest.mark.parametrize("edits", ["none", "end", "scatter", "long-run", "moved"])
+def test_recorded_ids_are_held_once_as_far_as_the_read_repeats_them(edits: str) -> None:
+    rng = np.random.default_rng(3)
+    recorded = np.arange(5 * BLOCK + 123)
+    current = _ids(_edited(recorded, rng, edits))
+    old = _ids(recorded)
+    ids = pa.array(current, pa.string())
+    # Batches as a Parquet file gives them, edges unlike the read's.
+    batches = _chunked(old, 7).chunks
+    column = sharing_read_ids(batches, ids)
+    assert column.to_pylist() == old
+    # Counted apart: how far the two lists agree from their start.
+    same = next(
+        (i for i, (a, b) in enumerate(zip(old, current, strict=False)) if a != b),
+        min(len(old), len(current)),
+    )
+    assert _owned_rows(column, ids) == len(old) - same
+    if edits in ("none", "end"):
+        assert _owned_rows(column, ids) == 0
+
+
+def test_recorded_ids_longer_than_the_read_or_with_nothing_in_common() -> None:
+    old = _ids(np.arange(BLOCK))
+    ids = pa.array(old[:10], pa.string())
+    column = sharing_read_ids(_chunked(old, 3).chunks, ids)
+    assert column.to_pylist() == old
+    assert _owned_rows(column, ids) == len(old) - 10
+    other = pa.array(_ids(np.arange(10**6, 10**6 + 50)), pa.string())
+    assert sharing_read_ids(_chunked(old, 3).chunks, other).to_pylist() == old
+    assert sharing_read_ids([], ids).to_pylist() == []

@@ -58,3 +58,38 @@ def test_no_sized_photo_gives_null_statistics_not_zeros():
     assert pd.isna(stats["height_min"]) and pd.isna(stats["megapixels_p95"])
     assert pd.isna(stats["top_resolution"])
     assert stats["distinct_resolutions"] == 0
+
+
+def test_sizes_over_many_windows_of_rows_as_the_pipeline_holds_them():
+    # Four windows of rows, held as a read holds them (32-bit sides, megapixels made by
+    # `with_size_columns`). B and C tie for the most photos: B first seen in window 1 and C in
+    # window 2, so B wins; but B's photos are split between windows 1 and 3, and A fills most
+    # of window 0, so a count or a first row taken per window, not over all, picks another.
+    import numpy as np
+    import pyarrow as pa
+
+    from ninepic_pipeline.tables.images import with_size_columns
+    from ninepic_pipeline.tables.size_stats import RESOLUTION_WINDOW_ROWS
+
+    w, half = RESOLUTION_WINDOW_ROWS, RESOLUTION_WINDOW_ROWS // 2
+    a, b, c, unknown = (4000, 6000), (3000, 2000), (2000, 3000), (None, 3000)
+    sizes = [a] * (w - 10) + [unknown] * 10
+    sizes += [unknown] * 5 + [b] * half + [unknown] * (half - 5)
+    sizes += [c] * w
+    sizes += [b] * half
+    table = pa.table(
+        {
+            "capture_rank": pa.array(range(1, len(sizes) + 1), pa.int64()),
+            "width": pa.array([s[0] for s in sizes], pa.int32()),
+            "height": pa.array([s[1] for s in sizes], pa.int32()),
+        }
+    )
+    stats = image_size_stats(with_size_columns(table, ("megapixels", "orientation")), NOW).iloc[0]
+    assert stats["top_resolution"] == "3000x2000"
+    assert stats["distinct_resolutions"] == 3
+    known = np.array([x * y / 1e6 for x, y in sizes if x is not None])
+    assert stats["sized_count"] == len(known) == (w - 10) + w + w
+    assert stats["megapixels_median"] == pytest.approx(float(np.median(known)))
+    assert stats["megapixels_p05"] == pytest.approx(float(np.percentile(known, 5)))
+    assert stats["megapixels_mean"] == pytest.approx(float(known.mean()))
+    assert (stats["portrait_count"], stats["landscape_count"]) == ((w - 10) + w, w)
