@@ -232,7 +232,9 @@ class _PublishedImages:
         shared = sharing_read_ids(ids(), read_ids)
         if not kept:  # a file of no rows gives no batch
             return self.read(IMAGE_COLUMNS)
-        return pa.Table.from_batches(kept).add_column(0, "image_id", shared)
+        # The file's own field for the ids: its nullability and description, as a read has them.
+        id_field = self.store.read_schema(self.store.key("images", self.event_id)).field("image_id")
+        return pa.Table.from_batches(kept).add_column(0, id_field, shared.cast(id_field.type))
 
 
 def _earlier_additions(store: Warehouse, event_id: int) -> Callable[[pa.ChunkedArray], pa.Array]:

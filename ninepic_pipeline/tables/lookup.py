@@ -112,7 +112,8 @@ def _agreeing_rows(batch: pa.Array, ids: pa.Array, offset: int) -> int:
     here = ids.slice(offset, len(batch))
     if not len(here):
         return 0
-    equal = pc.equal(batch.slice(0, len(here)), here)
+    # A null on either side is no agreement (ids are never null, but the file must win).
+    equal = pc.fill_null(pc.equal(batch.slice(0, len(here)), here), False)
     if pc.all(equal).as_py():
         return len(here)
     return pc.index(equal, False).as_py()

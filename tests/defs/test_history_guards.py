@@ -262,3 +262,22 @@ def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
     night_3 = datetime(2026, 12, 3, 2, tzinfo=UTC)
     seen = first_seen_at(pa.chunked_array([["b", "a", "new"]]), history, night_3)
     assert seen.to_pylist() == [night_1, night_1, night_3]
+
+
+@pytest.mark.parametrize("read", [["a", "c", "d"], ["a", "x", "d", "e"], [], ["z"]])
+def test_the_history_read_beside_a_new_read_is_the_file_as_it_is(tmp_path, read):
+    # Whatever the new read shares with the published images, their columns come back as the
+    # file holds them: values, types, nullability and descriptions.
+    from ninepic_pipeline.defs.gallery import _PublishedImages
+    from ninepic_pipeline.tables import TABLE_SCHEMAS
+    from ninepic_pipeline.tables.history import IMAGE_COLUMNS
+
+    store = Warehouse(tmp_path)
+    schema = pa.schema([TABLE_SCHEMAS["images"].field(name) for name in IMAGE_COLUMNS])
+    night = datetime(2026, 12, 1, 2, tzinfo=UTC)
+    rows = {"image_id": ["a", "c", "d"], "capture_rank": [1, 2, 3], "first_seen_at": [night] * 3}
+    store.write("images", pa.table(rows, schema=schema), KIDS_DASH)
+    images = _PublishedImages(store, KIDS_DASH, IMAGE_COLUMNS)
+    shared = images.read_sharing(pa.chunked_array([read], pa.string()))
+    assert shared.equals(store.read("images", KIDS_DASH, IMAGE_COLUMNS), check_metadata=True)
+    assert shared.schema.field("image_id").metadata == schema.field("image_id").metadata

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pandas as pd
+import pytest
 
 from ninepic_pipeline.tables import capture_order_stats
 from ninepic_pipeline.tables.capture_stats import RUN_WINDOW_ROWS
@@ -119,3 +120,25 @@ def test_runs_across_the_windows_they_are_counted_in():
         len(lengths),
         max(lengths),
     )
+
+
+@pytest.mark.parametrize("rows", [1, 2, RUN_WINDOW_ROWS, RUN_WINDOW_ROWS + 1, RUN_WINDOW_ROWS + 2])
+def test_runs_of_32_bit_sides_at_a_window_and_either_side(rows):
+    # As a read holds its sides (32 bits, Arrow), the last row a size of its own: the run that
+    # starts on a window's first row or ends on its last is counted once.
+    import itertools
+
+    import pyarrow as pa
+
+    from ninepic_pipeline.tables.capture_stats import resolution_runs
+
+    sizes = [((i // 3) % 2 * 1000 + 3000, None if i % 9 == 8 else 2000) for i in range(rows - 1)]
+    sizes.append((1, 1))
+    lengths = [len(list(run)) for _, run in itertools.groupby(sizes)]
+    table = pa.table(
+        {
+            "width": pa.array([w for w, _ in sizes], pa.int32()),
+            "height": pa.array([h for _, h in sizes], pa.int32()),
+        }
+    )
+    assert resolution_runs(table) == (len(lengths), max(lengths))

@@ -127,3 +127,28 @@ def test_a_read_at_the_largest_sides_keeps_its_sizes_whole():
 
 def test_a_gallery_table_keeps_the_declared_types():
     assert images_table(_gallery()).schema == TABLE_SCHEMAS["images"]
+
+
+@pytest.mark.parametrize("extra", [-1, 0, 1, 2])
+def test_size_columns_row_for_row_across_a_window_edge(extra):
+    # Held as a read holds them (32-bit sides), a window of rows and a few more or less: each
+    # row's derived columns as the rule, written out here, gives them.
+    from ninepic_pipeline.tables.images import DERIVE_WINDOW_ROWS, with_size_columns
+    from tests.tables.frames import orientation_of
+
+    n = DERIVE_WINDOW_ROWS + extra
+    sides = [(1 + i % 7, 1 + i % 5) if i % 11 else (None, 1 + i % 5) for i in range(n)]
+    table = pa.table(
+        {
+            "width": pa.array([w for w, _ in sides], pa.int32()),
+            "height": pa.array([h for _, h in sides], pa.int32()),
+        }
+    )
+    derived = with_size_columns(table)
+    assert derived.column("megapixels").to_pylist() == [
+        None if w is None else w * h / 1e6 for w, h in sides
+    ]
+    assert derived.column("aspect_ratio").to_pylist() == [
+        None if w is None else w / h for w, h in sides
+    ]
+    assert derived.column("orientation").to_pylist() == [orientation_of(w, h) for w, h in sides]

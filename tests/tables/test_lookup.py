@@ -122,3 +122,11 @@ def test_recorded_ids_longer_than_the_read_or_with_nothing_in_common() -> None:
     other = pa.array(_ids(np.arange(10**6, 10**6 + 50)), pa.string())
     assert sharing_read_ids(_chunked(old, 3).chunks, other).to_pylist() == old
     assert sharing_read_ids([], ids).to_pylist() == []
+
+
+def test_a_null_id_never_counts_as_agreeing() -> None:
+    # Ids are never null today (the client refuses a photo without one); were one null, the
+    # recorded id must still be the file's, not the read's null.
+    old = ["a", "b", "c", "d"]
+    assert sharing_read_ids([pa.array(old)], pa.array(["a", None, "c", "d"])).to_pylist() == old
+    assert sharing_read_ids([pa.array(old)], pa.array([None] * 4, pa.string())).to_pylist() == old
