@@ -209,7 +209,11 @@ class _PublishedImages:
 
     store: Warehouse
     event_id: int
-    columns: list[str]
+    schema: pa.Schema  # the file's, from its footer
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in (*IMAGE_COLUMNS, "fetched_at") if c in self.schema.names]
 
     @property
     def has_first_seen(self) -> bool:
@@ -233,7 +237,7 @@ class _PublishedImages:
         if not kept:  # a file of no rows gives no batch
             return self.read(IMAGE_COLUMNS)
         # The file's own field for the ids: its nullability and description, as a read has them.
-        id_field = self.store.read_schema(self.store.key("images", self.event_id)).field("image_id")
+        id_field = self.schema.field("image_id")
         return pa.Table.from_batches(kept).add_column(0, id_field, shared.cast(id_field.type))
 
 
@@ -251,10 +255,7 @@ def _earlier_additions(store: Warehouse, event_id: int) -> Callable[[pa.ChunkedA
 def _published_images(store: Warehouse, event_id: int) -> _PublishedImages | None:
     if not store.exists("images", event_id):
         return None
-    names = store.read_schema(store.key("images", event_id)).names
-    return _PublishedImages(
-        store, event_id, [c for c in (*IMAGE_COLUMNS, "fetched_at") if c in names]
-    )
+    return _PublishedImages(store, event_id, store.read_schema(store.key("images", event_id)))
 
 
 def _publish_snapshot(

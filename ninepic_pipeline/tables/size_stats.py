@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ninepic_pipeline.api.models import MAX_SIDE_PX
+from ninepic_pipeline.tables.images import ORIENTATIONS
 from ninepic_pipeline.tables.schemas import (
     IMAGE_SIZE_STATS,
     arrow_columns,
@@ -18,7 +19,6 @@ from ninepic_pipeline.tables.schemas import (
 )
 
 SIZE_COLUMNS = ["capture_rank", "width", "height", "megapixels", "orientation"]
-ORIENTATIONS = ("portrait", "landscape", "square")
 RESOLUTION_WINDOW_ROWS = 65_536
 
 
@@ -114,7 +114,7 @@ def image_size_stats(images: pa.Table | pd.DataFrame, computed_at: datetime) -> 
         **_summary(megapixels, "megapixels", as_int=False),
         "megapixels_p05": p05,
         "megapixels_p95": p95,
-        **{f"{value}_count": count(value) for value in ORIENTATIONS},
+        **{f"{value}_count": count(value) for value in ORIENTATIONS.to_pylist()},
         "distinct_resolutions": distinct,
         "top_resolution": top,
         "computed_at": computed_at,

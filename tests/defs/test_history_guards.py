@@ -268,7 +268,7 @@ def test_the_history_is_read_from_the_images_only_when_they_are_its_state(
 def test_the_history_read_beside_a_new_read_is_the_file_as_it_is(tmp_path, read):
     # Whatever the new read shares with the published images, their columns come back as the
     # file holds them: values, types, nullability and descriptions.
-    from ninepic_pipeline.defs.gallery import _PublishedImages
+    from ninepic_pipeline.defs.gallery import _published_images
     from ninepic_pipeline.tables import TABLE_SCHEMAS
     from ninepic_pipeline.tables.history import IMAGE_COLUMNS
 
@@ -277,7 +277,7 @@ def test_the_history_read_beside_a_new_read_is_the_file_as_it_is(tmp_path, read)
     night = datetime(2026, 12, 1, 2, tzinfo=UTC)
     rows = {"image_id": ["a", "c", "d"], "capture_rank": [1, 2, 3], "first_seen_at": [night] * 3}
     store.write("images", pa.table(rows, schema=schema), KIDS_DASH)
-    images = _PublishedImages(store, KIDS_DASH, IMAGE_COLUMNS)
+    images = _published_images(store, KIDS_DASH)
     shared = images.read_sharing(pa.chunked_array([read], pa.string()))
     assert shared.equals(store.read("images", KIDS_DASH, IMAGE_COLUMNS), check_metadata=True)
     assert shared.schema.field("image_id").metadata == schema.field("image_id").metadata
