@@ -4,9 +4,9 @@ It knows the API's envelope and status codes but nothing of its endpoints; `clie
 those. The key lives only in the pool's default headers: nothing here formats it into a message.
 
 It speaks HTTP through urllib3, the engine under `requests`, rather than `requests.Session`:
-on these machines a Session costs ~680 µs of CPU per request against ~270 µs for urllib3 alone
-(benchmarks/README.md), and a gallery of 100-photo pages cannot spend 7 µs a photo before it has
-decoded anything.
+on these machines a Session costs over twice the CPU of urllib3 alone per request
+(`benchmarks/request_cost.py`), and a gallery of 100-photo pages cannot spend 10 µs a photo
+before it has decoded anything.
 """
 
 from __future__ import annotations
