@@ -1,8 +1,9 @@
 """CPU per page request, by HTTP engine: the figures behind the README's "5 µs of CPU a photo".
 
 Each engine GETs the same pages of 100 photos from one sandbox at 0 ms and decodes them with
-orjson; the process's own CPU (user + sys) over the requests, divided by the requests, is
-printed. The sandbox runs in a process of its own, so its CPU is not counted.
+orjson, on one thread and on many threads of a pool; the process's own CPU (user + sys) over
+the requests, divided by the requests, is printed. The sandbox runs in a process of its own,
+so its CPU is not counted.
 
     .venv/bin/python -m benchmarks.request_cost [--requests 3000] [--threads 16] [--out FILE]
 """
@@ -32,6 +33,7 @@ from benchmarks.harness import (
     progress,
 )
 from ninepic_pipeline.api.errors import RequestScope
+from ninepic_pipeline.api.limiter import OrgLimiter
 from ninepic_pipeline.api.transport import HttpTransport
 
 PATH = f"/api/v1/ext/{ORG}/event/{EVENT}/images"
@@ -39,8 +41,10 @@ Get = Callable[[int], object]
 
 
 def transport_get(url: str, key: str, threads: int) -> Get:
-    """The pipeline's own transport (urllib3, the key header, the envelope's checks)."""
-    transport = HttpTransport(url, key, pool_size=threads, limiter=None)
+    """The pipeline's own transport (urllib3, the key header, the envelope's checks) with the
+    organisation's limiter, as `NinepicClient` gives it one."""
+    transport = HttpTransport(url, key, pool_size=threads)
+    transport.limiter = OrgLimiter(threads)
     scope = RequestScope(ORG, EVENT, "images")
     return lambda page: transport.get(PATH, scope, {"page": page, "page_size": PAGE_SIZE})
 
@@ -54,8 +58,9 @@ def session_get(url: str, key: str, threads: int) -> Get:
         if session is None:
             session = local.session = requests.Session()
             session.headers["X-API-Key"] = key
-        params = {"page": page, "page_size": PAGE_SIZE}
-        return orjson.loads(session.get(url + PATH, params=params).content)
+        response = session.get(url + PATH, params={"page": page, "page_size": PAGE_SIZE})
+        response.raise_for_status()
+        return orjson.loads(response.content)
 
     return get
 
@@ -78,7 +83,9 @@ def socket_get(url: str, key: str, threads: int) -> Get:
             f"X-API-Key: {key}\r\nAccept: application/json\r\n\r\n"
         )
         local.conn.sendall(request.encode())
-        stream.readline()  # the status line
+        status = stream.readline()
+        if status.split(b" ", 2)[1:2] != [b"200"]:
+            raise RuntimeError(f"page {page}: {status!r}")
         length = 0
         while (line := stream.readline()) not in (b"\r\n", b""):
             name, _, value = line.partition(b":")
@@ -97,16 +104,28 @@ ENGINES: dict[str, Callable[[str, str, int], Get]] = {
 
 
 def cpu_per_request_us(get: Get, requests_n: int, threads: int) -> float:
-    get(1)  # the connection is made before the clock starts
-    before = os.times()
+    """CPU a request over `requests_n` GETs: one after another in this thread for `threads` 1,
+    else on the threads of a pool (the pipeline's shape: its futures and queues are counted
+    too). Every thread has made its connection before the clock starts."""
     pages = [1 + n % 1000 for n in range(requests_n)]
     if threads == 1:
+        get(1)
+        before = os.times()
         for page in pages:
             get(page)
-    else:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(get, pages))
-    after = os.times()
+        after = os.times()
+        return ((after.user - before.user) + (after.system - before.system)) / requests_n * 1e6
+    with ThreadPoolExecutor(threads) as pool:
+        started = threading.Barrier(threads)
+
+        def first(page: int) -> None:
+            get(page)
+            started.wait()  # holds each thread, so that every one of them takes a first page
+
+        list(pool.map(first, range(1, threads + 1)))
+        before = os.times()
+        list(pool.map(get, pages))
+        after = os.times()
     spent = (after.user - before.user) + (after.system - before.system)
     return spent / requests_n * 1e6
 
