@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.soak import RecordingWorld, soak
+from tests.soak import RecordingWorld, SoakReport, soak, soak_run
 
 
 @pytest.mark.parametrize("recorded", [False, True], ids=["first-night", "recorded-before"])
@@ -37,3 +37,15 @@ def test_the_soak_tells_a_read_behind_from_a_read_of_no_state():
     assert world.changes_behind(now) == 0
     assert world.changes_behind(start) == 2
     assert world.changes_behind(start | now) is None
+
+
+@pytest.mark.parametrize("seed", [259, 552])
+def test_an_upload_hidden_past_a_full_last_page_by_a_lagging_total_is_read(seed):
+    # Seeds whose two confirmed reads agreed on a gallery that never was, before the page
+    # past a full last page was asked for: a total lagging three answers behind an upload
+    # that pushed the last photo onto a page no read planned (README, "The fault soak").
+    report = SoakReport()
+    soak_run(seed, report, total_lag=3)
+    assert report.failed_runs == 0, report.failures
+    assert report.expected > 0
+    assert (report.lost, report.phantom, report.doubled) == (0, 0, 0), report.failures

@@ -14,6 +14,13 @@ keeps changing is read until two agree, within `max_passes`. `confirm=False` tru
 fully consistent read and confirms only after drift was seen: half the requests, at the risk of
 a stale `total` masking an upload.
 
+Two reads can still agree on a gallery that never was when the last page is full: an upload
+behind a lagging `total` pushes the last photo onto a page neither read plans for. So every
+read that may be trusted (all but a first read that must be confirmed) asks for the page past
+a full last page, and a photo there that is not a repeat of the last page or of page 1 makes
+the read inconsistent (`_Pass.check_past_the_end`): one request more a gallery whose size is a
+multiple of the page size.
+
 With `trust_recorded` (off by default), a read can also be confirmed by what was recorded
 before: given the digest of a snapshot
 trusted earlier (last night's, `IdsDigest.update_array` over its ids), a first read that is fully
@@ -59,6 +66,9 @@ from ninepic_pipeline.api.records import (
 )
 
 DriftPolicy = Literal["fail", "accept"]
+
+# How an API that refuses pages past the end answers one: no photo is there.
+PAST_END_REFUSALS = (NinepicBadRequestError, NinepicNotFoundError, NinepicValidationError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,7 +302,7 @@ class _Pass:
         past = self.last_page + 1
         try:
             beyond = next(probes, None)
-        except (NinepicBadRequestError, NinepicNotFoundError, NinepicValidationError):
+        except PAST_END_REFUSALS:
             return True  # the API refuses pages past the end: none is there
         except NinepicError as error:
             self._note(f"page {past}, past the last, failed ({type(error).__name__})")
@@ -307,6 +317,26 @@ class _Pass:
             self._note(f"page {past}, past the last, holds photos or another total")
             return False
         return True
+
+    def check_past_the_end(self, probe: Iterator[PageResponse]) -> None:
+        """Notes photos on the page past a full last page that are on neither the last page
+        nor page 1. A `total` that lags behind an upload plans one page too few: the photo
+        the upload pushed off the last page is on a page the read never asks for, and every
+        page it does ask for is full and agrees with the lagging total (so would the next
+        read's, within the lag). An empty page, a repeat of the last page or of page 1
+        (clamped or not) and a refusal say nothing."""
+        try:
+            beyond = next(probe, None)
+        except PAST_END_REFUSALS:
+            return
+        if beyond is None:
+            return
+        ids = image_ids(beyond.items, self.scope)
+        if ids and ids != self._previous_ids and ids != self._first_ids:
+            self._note(
+                f"page {self.last_page + 1}, past the last full page, holds {len(ids)} photo(s) "
+                "the read did not plan for"
+            )
 
     @property
     def last_page_full(self) -> bool:
@@ -458,24 +488,36 @@ class SnapshotReader:
         return gallery
 
     def _read_pass(self, current: _Pass) -> None:
+        if not self._read_pages(current):
+            return
+        # Every read that may be trusted asks past a full last page (`_Pass.check_past_the_end`):
+        # all but a first read that must be confirmed, whose confirming read asks after it.
+        may_be_trusted = current.report.number > 1 or not self._policy.confirm
+        if may_be_trusted and current.last_page_full:
+            with contextlib.closing(self._fetch_pages([current.last_page + 1])) as probe:
+                current.check_past_the_end(probe)
+
+    def _read_pages(self, current: _Pass) -> bool:
+        """Every page into `current`; False when the listing ended or broke before its end."""
         # Page 1 alone first, in every read: it says how many pages there are, and it is
         # answered before any other page is asked for, so no page answered after the last one
         # can be page 1 (asking for a later read's pages together gave, in the soak, reads that
         # two reads agreed on and a change made while they ran had left stale).
         first = next(self._fetch_pages([1]))
         if not current.add(first):
-            return
+            return False
         planned = range(2, first.pagination.total_pages + 1)
         self._guard_page_cap(first.pagination.total_pages)
         for response in self._fetch_pages(planned):
             if not current.add(response):
-                return
+                return False
         # The gallery may have grown past the pages planned from page 1: follow it.
         while current.last.has_next_page and current.last_page < current.last.total_pages:
             page = current.last_page + 1
             self._guard_page_cap(page)
             if not current.add(next(self._fetch_pages([page]))):
-                break
+                return False
+        return True
 
     def _guard_page_cap(self, pages: int) -> None:
         if pages > self._policy.max_pages:

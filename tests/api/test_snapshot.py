@@ -46,6 +46,12 @@ def _script(server, *bodies):
         server.faults.push(200, body=body, content_type=JSON, path_contains="/images")
 
 
+def _empty_past(page, total, total_pages, page_size=2):
+    """The empty page an API answers past the end, which every read after the first asks for
+    when its last page is full (`_Pass.check_past_the_end`)."""
+    return _page_body([], page, total, total_pages, page_size, has_next=False)
+
+
 def _client(server, fast_retry, **policy) -> NinepicClient:
     return NinepicClient(
         server.keys[ORG],
@@ -80,7 +86,7 @@ def test_stale_total_hiding_an_upload_is_caught_by_the_confirmation(server, clie
     # Right after read 1, "x" is uploaded at the start and "d" deleted: the total stays 4.
     # Read 1 was consistent but is already stale; read 2 differs from it, and read 3 agrees.
     _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
-    now = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2)]
+    now = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2), _empty_past(3, 4, 2)]
     _script(server, *now, *now)
     gallery = client.fetch_gallery(MARATHON)
     assert gallery.image_id == ["x", "a", "b", "c"]
@@ -113,7 +119,7 @@ def test_duplicates_are_dropped_and_counted_when_drift_is_accepted(server, fast_
 def test_total_that_flickers_while_photos_hold_still_is_confirmed_by_a_second_read(server, client):
     pages = [(["a", "b"], 1), (["c", "d"], 2), (["e", "f"], 3)]
     _script(server, *(_page_body(ids, n, 5 if n == 2 else 6, 3) for ids, n in pages))
-    _script(server, *(_page_body(ids, n, 6, 3) for ids, n in pages))
+    _script(server, *(_page_body(ids, n, 6, 3) for ids, n in pages), _empty_past(4, 6, 3))
     gallery = client.fetch_gallery(MARATHON)
     # Pass 1's total flickered on page 2 with its photos in place; pass 2 agrees and is clean.
     assert gallery.image_id == ["a", "b", "c", "d", "e", "f"]
@@ -200,7 +206,7 @@ def test_the_confirming_read_checks_ids_and_the_first_read_is_kept(server, fast_
     # ids alone, and the photos kept (sizes, URLs) are the first read's.
     first = _page_body(["a", "b"], 1, 2, 1)
     second = first.replace('"width": 100', '"width": 300')
-    _script(server, first, second)
+    _script(server, first, second, _empty_past(2, 2, 1))
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert len(gallery.passes) == 2
     assert gallery.column("width") == [100, 100]
@@ -212,12 +218,14 @@ def test_a_confirming_read_that_disagrees_is_followed_by_a_whole_read(server, fa
         server,
         _page_body(["a", "b"], 1, 2, 1),
         _page_body(["a", "c"], 1, 2, 1),  # changed between the reads
+        _empty_past(2, 2, 1),
         _page_body(["a", "c"], 1, 2, 1),  # read whole again: it agrees with the one before
+        _empty_past(2, 2, 1),
     )
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert gallery.image_id == ["a", "c"]
     assert len(gallery.passes) == 3
-    assert _image_pages(server) == [1, 1, 1]
+    assert _image_pages(server) == [1, 1, 2, 1, 2]
 
 
 def _open_spools() -> int:
@@ -320,6 +328,7 @@ def test_a_read_matching_the_recorded_ids_with_a_moving_total_is_confirmed(serve
         _page_body(["c", "d"], 2, 4, 2),
         _page_body(["a", "b"], 1, 4, 2),
         _page_body(["c", "d"], 2, 4, 2),
+        _empty_past(3, 4, 2),
     )
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
@@ -366,7 +375,8 @@ def test_a_page_past_the_end_that_proves_nothing_calls_for_a_confirming_read(
     _script(server, *pages, pages[0])
     times = fast_retry.max_attempts if status == 503 else 1
     server.faults.push(status, body=body, content_type=JSON, path_contains="/images", times=times)
-    _script(server, *pages, *pages)
+    past = _empty_past(3, 4, 2)
+    _script(server, *pages, past, *pages, past)
     client = _client(server, fast_retry, trust_recorded=True)
     gallery = client.fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
     assert gallery.image_id == ["a", "b", "c", "d"] and not gallery.matches_recorded
@@ -447,18 +457,75 @@ def test_an_upload_at_the_end_behind_a_lagging_total_is_found_past_the_last_page
     assert _image_pages(server) == [1, 2, 1, 3, 1, 2, 3, 1, 2, 3]
 
 
+def test_an_upload_that_pushed_a_photo_past_a_full_last_page_is_not_confirmed(server, fast_retry):
+    # [a, b] in one full page; then "x" is uploaded first: [x, a, b], but the total lags at 2
+    # for the next answers, so page 1 alone is planned and "b" is on a page no read asks for.
+    # Reads 2 and 3 would agree on [x, a], a gallery that never was; the page past their full
+    # last page holds "b". Once the total catches up, reads 4 and 5 agree on [x, a, b].
+    lagging = [_page_body(["x", "a"], 1, 2, 1), _page_body(["b"], 2, 2, 1, has_next=False)]
+    caught_up = [_page_body(["x", "a"], 1, 3, 2), _page_body(["b"], 2, 3, 2)]
+    _script(server, _page_body(["a", "b"], 1, 2, 1), *lagging, *lagging, *caught_up, *caught_up)
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert gallery.image_id == ["x", "a", "b"]
+    assert len(gallery.passes) == 5
+    found = "page 2, past the last full page, holds 1 photo(s) the read did not plan for"
+    assert [p.anomalies for p in gallery.passes[1:3]] == [[found], [found]]
+    assert _image_pages(server) == [1, 1, 2, 1, 2, 1, 2, 1, 2]
+
+
+@pytest.mark.parametrize(
+    "beyond",
+    [
+        (200, _empty_past(3, 4, 2)),
+        (200, _page_body(["c", "d"], 3, 4, 2, has_next=False)),  # the last page again
+        (200, _page_body(["c", "d"], 2, 4, 2, has_next=False)),  # clamped to the last
+        (200, _page_body(["a", "b"], 1, 4, 2)),  # page 1 again
+        (400, None),
+        (404, None),
+        (422, None),
+    ],
+    ids=["empty", "repeats-the-last", "clamped", "repeats-page-1", "400", "404", "422"],
+)
+def test_a_page_past_the_end_with_no_photo_unseen_lets_the_confirmation_stand(
+    server, fast_retry, beyond
+):
+    # How an API may answer a page past the end (docs/9pic-api.md: not specified) when nothing
+    # is there: none of these is a photo the read did not plan for.
+    pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    _script(server, *pages, *pages)
+    status, body = beyond
+    server.faults.push(status, body=body, content_type=JSON, path_contains="/images")
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert gallery.image_id == ["a", "b", "c", "d"]
+    assert len(gallery.passes) == 2 and all(p.photos_consistent for p in gallery.passes)
+    assert _image_pages(server) == [1, 2, 1, 2, 3]
+
+
+def test_a_still_gallery_of_full_pages_costs_one_request_past_the_end(server, fast_retry):
+    # 1280 photos in pages of 32: the confirming read, and only it, asks for page 41, which the
+    # sandbox answers empty, as the API's documents allow.
+    with NinepicClient(server.keys[ORG], ORG, server.url, page_size=32, retry=fast_retry) as client:
+        gallery = client.fetch_gallery(MARATHON)
+    assert gallery.image_id == server.world.photo_ids(ORG, MARATHON)
+    assert len(gallery.passes) == 2
+    assert sorted(_image_pages(server)) == sorted([*range(1, 41), *range(1, 42)])
+
+
 def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server, fast_retry):
     # Recorded [a, b, c, d]; before the read d left the event and p came: [a, b, p, c]; after
     # page 1, b was deleted and d came back: [a, p, c, d]. The read is the recorded snapshot,
     # a state the gallery never had while it was read; page 1 asked again shows it.
     now = [_page_body(["a", "p"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    past = _empty_past(3, 4, 2)
     _script(
         server,
         _page_body(["a", "b"], 1, 4, 2),
         _page_body(["c", "d"], 2, 4, 2),
         now[0],  # page 1 again
         *now,
+        past,
         *now,
+        past,
     )
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
@@ -466,7 +533,7 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
     assert gallery.image_id == ["a", "p", "c", "d"]
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
     assert gallery.passes[0].anomalies == ["page 1, asked again after the last page, changed"]
-    assert _image_pages(server) == [1, 2, 1, 1, 2, 1, 2]
+    assert _image_pages(server) == [1, 2, 1, 1, 2, 3, 1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -497,7 +564,10 @@ def test_a_page_past_the_end_that_holds_no_other_photo_leaves_the_match(server, 
 def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server, fast_retry):
     # hasNextPage still true on the last page: the listing is not whole, whatever its ids.
     pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
-    _script(server, pages[0], _page_body(["c", "d"], 2, 4, 2, has_next=True), *pages, *pages)
+    past = _empty_past(3, 4, 2)
+    _script(
+        server, pages[0], _page_body(["c", "d"], 2, 4, 2, has_next=True), *pages, past, *pages, past
+    )
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
     )
