@@ -17,9 +17,9 @@ a stale `total` masking an upload.
 Two reads can still agree on a gallery that never was when the last page is full: an upload
 behind a lagging `total` pushes the last photo onto a page neither read plans for. So every
 read that may be trusted (all but a first read that must be confirmed) asks for the page past
-a full last page, and a photo there that is not a repeat of the last page or of page 1 makes
-the read inconsistent (`_Pass.check_past_the_end`): one request more a gallery whose size is a
-multiple of the page size.
+a full last page, and a photo on it, answered as that page, that is not a repeat of the last
+page or of page 1 makes the read inconsistent (`_Pass.check_past_the_end`): one request more a
+gallery whose size is a multiple of the page size.
 
 With `trust_recorded` (off by default), a read can also be confirmed by what was recorded
 before: given the digest of a snapshot
@@ -319,23 +319,25 @@ class _Pass:
         return True
 
     def check_past_the_end(self, probe: Iterator[PageResponse]) -> None:
-        """Notes photos on the page past a full last page that are on neither the last page
-        nor page 1. A `total` that lags behind an upload plans one page too few: the photo
-        the upload pushed off the last page is on a page the read never asks for, and every
-        page it does ask for is full and agrees with the lagging total (so would the next
-        read's, within the lag). An empty page, a repeat of the last page or of page 1
-        (clamped or not) and a refusal say nothing."""
+        """Notes photos on the page past a full last page, answered as that page, that are on
+        neither the last page nor page 1. A `total` that lags behind an upload plans one page
+        too few: the photo the upload pushed off the last page is on a page the read never
+        asks for, and every page it does ask for is full and agrees with the lagging total (so
+        would the next read's, within the lag). An empty page, a refusal, an answer that says
+        it is another page (clamped, or a page repeated) and a repeat of the last page or of
+        page 1 say nothing."""
+        past = self.last_page + 1
         try:
             beyond = next(probe, None)
         except PAST_END_REFUSALS:
             return
-        if beyond is None:
+        if beyond is None or beyond.pagination.current_page != past:
             return
         ids = image_ids(beyond.items, self.scope)
         if ids and ids != self._previous_ids and ids != self._first_ids:
             self._note(
-                f"page {self.last_page + 1}, past the last full page, holds {len(ids)} photo(s) "
-                "the read did not plan for"
+                f"page {past}, past the last full page, holds {len(ids)} photo(s) the read did "
+                "not plan for"
             )
 
     @property

@@ -476,29 +476,32 @@ def test_an_upload_that_pushed_a_photo_past_a_full_last_page_is_not_confirmed(se
 @pytest.mark.parametrize(
     "beyond",
     [
-        (200, _empty_past(3, 4, 2)),
-        (200, _page_body(["c", "d"], 3, 4, 2, has_next=False)),  # the last page again
-        (200, _page_body(["c", "d"], 2, 4, 2, has_next=False)),  # clamped to the last
-        (200, _page_body(["a", "b"], 1, 4, 2)),  # page 1 again
+        (200, _empty_past(4, 6, 3)),
+        (200, _page_body(["e", "f"], 4, 6, 3, has_next=False)),  # the last page, as page 4
+        (200, _page_body(["e", "f"], 3, 6, 3, has_next=False)),  # clamped to the last
+        (200, _page_body(["c", "d"], 2, 6, 3)),  # another page repeated, as itself
+        (200, _page_body(["a", "b"], 4, 6, 3, has_next=False)),  # page 1, as page 4
         (400, None),
         (404, None),
         (422, None),
     ],
-    ids=["empty", "repeats-the-last", "clamped", "repeats-page-1", "400", "404", "422"],
+    ids=["empty", "the-last-again", "clamped", "page-2-again", "page-1-again", "400", "404", "422"],
 )
 def test_a_page_past_the_end_with_no_photo_unseen_lets_the_confirmation_stand(
     server, fast_retry, beyond
 ):
     # How an API may answer a page past the end (docs/9pic-api.md: not specified) when nothing
     # is there: none of these is a photo the read did not plan for.
-    pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    pages = [
+        _page_body(ids, n, 6, 3) for n, ids in enumerate([["a", "b"], ["c", "d"], ["e", "f"]], 1)
+    ]
     _script(server, *pages, *pages)
     status, body = beyond
     server.faults.push(status, body=body, content_type=JSON, path_contains="/images")
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
-    assert gallery.image_id == ["a", "b", "c", "d"]
+    assert gallery.image_id == ["a", "b", "c", "d", "e", "f"]
     assert len(gallery.passes) == 2 and all(p.photos_consistent for p in gallery.passes)
-    assert _image_pages(server) == [1, 2, 1, 2, 3]
+    assert _image_pages(server) == [1, 2, 3, 1, 2, 3, 4]
 
 
 def test_a_still_gallery_of_full_pages_costs_one_request_past_the_end(server, fast_retry):
