@@ -101,6 +101,7 @@ THREAD_SCENARIO = textwrap.dedent(
 
     configure_allocators()
     pins = []
+    before = rss_mb()
 
     def work():
         # Blocks under the mmap threshold, in this thread's arena, then one kept above them.
@@ -114,18 +115,23 @@ THREAD_SCENARIO = textwrap.dedent(
     held = rss_mb()
     if sys.argv[1] == "asked":
         return_freed_memory()
-    print(held - rss_mb())
+    print(held - before, held - rss_mb())
     """
 )
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's allocator only")
 def test_blocks_freed_in_a_worker_threads_arena_leave_once_asked() -> None:
-    def released_mb(mode: str) -> float:
+    def kept_and_released_mb(mode: str) -> tuple[float, float]:
         run = [sys.executable, "-c", THREAD_SCENARIO, mode]
-        return float(subprocess.run(run, capture_output=True, text=True, check=True).stdout)
+        out = subprocess.run(run, capture_output=True, text=True, check=True).stdout.split()
+        return float(out[0]), float(out[1])
 
-    # Of the 100 MiB freed below the pinned block, none leaves by itself (the trim threshold
-    # reaches only the top of a heap); asked, most does.
-    assert released_mb("not asked") < 5
-    assert released_mb("asked") > 50
+    # Of the 100 MiB freed, what lies below the pinned block stays resident once the thread
+    # is gone (48-64 MiB here: the trim threshold reaches only the top of a heap, and how much
+    # of the thread's heaps is a top varies from run to run). None of it leaves by itself;
+    # asked, nearly all of it does.
+    kept, released = kept_and_released_mb("not asked")
+    assert kept > 40 and released < 0.1 * kept
+    kept, released = kept_and_released_mb("asked")
+    assert kept > 40 and released > 0.9 * kept
