@@ -16,11 +16,14 @@ a stale `total` masking an upload.
 
 Two reads can still agree on a gallery that never was when the last page is full: an upload
 behind a lagging `total` pushes the last photo onto a page neither read plans for. So every read
-that could be trusted (one whose read before it was consistent in its photos, or any read when
-reads are not confirmed) asks for the page past a full last page, and a photo on it, answered as
-that page, that is not a repeat of the last page or of page 1 makes the read inconsistent
-(`_Pass.check_past_the_end`): one request more a still gallery whose size is a multiple of the
-page size.
+asks for the page past a full last page, once its last page has answered, and a photo on it,
+answered as that page, that is not a repeat of the last page or of page 1 makes the read
+inconsistent (`_Pass.check_past_the_end`): one request and one round trip more a read of a
+gallery whose size is a multiple of the page size. Every read, the first of a confirmed pair
+too: a read is confirmed by the next one only if both were whole, since a deletion during the
+next read can empty the page that would have shown the pushed photo (the photo is then on no
+page either read asked for, and the two agree). An answer that fails after the transport's
+retries fails the read, as any page's does.
 
 With `trust_recorded` (off by default), a read can also be confirmed by what was recorded
 before: given the digest of a snapshot
@@ -326,13 +329,13 @@ class _Pass:
         asks for, and every page it does ask for is full and agrees with the lagging total (so
         would the next read's, within the lag). An empty page, a refusal, an answer that says
         it is another page (clamped, or a page repeated) and a repeat of the last page or of
-        page 1 say nothing; so does an answer that cannot be read after the transport's
-        retries: the documents leave a page past the end unspecified, and a read must not
-        fail for asking one."""
+        page 1 say nothing. Any other failure fails the read, as a failure of any other page
+        does: a probe that could not be answered proves nothing, and two reads would agree
+        on a gallery that never was if it were skipped."""
         past = self.last_page + 1
         try:
             beyond = next(probe, None)
-        except NinepicError:
+        except PAST_END_REFUSALS:
             return
         if beyond is None or beyond.pagination.current_page != past:
             return
@@ -403,12 +406,7 @@ class SnapshotReader:
                 current = _Pass(
                     number, self._scope, self._org_id, self._event_id, confirmable is not None
                 )
-                # Only a read that could be trusted needs the page past a full last page: one
-                # to be confirmed is checked by the read that confirms it, which comes after it.
-                could_be_trusted = not self._policy.confirm or (
-                    bool(reports) and reports[-1].photos_consistent
-                )
-                self._read_pass(current, could_be_trusted)
+                self._read_pass(current)
                 reports.append(current.finish())
                 previous = reports[-2] if len(reports) > 1 else None
                 if previous is None and self._matches_recorded(current):
@@ -497,10 +495,13 @@ class SnapshotReader:
         gallery.drift_accepted = drift_accepted
         return gallery
 
-    def _read_pass(self, current: _Pass, could_be_trusted: bool) -> None:
+    def _read_pass(self, current: _Pass) -> None:
         if not self._read_pages(current):
             return
-        if could_be_trusted and current.last_page_full:
+        # Every read, not only those that could be trusted: a read confirmed by the next one
+        # must itself have been whole (a deletion during the next read can hide from it the
+        # photo this read's probe would have found).
+        if current.last_page_full:
             with contextlib.closing(self._fetch_pages([current.last_page + 1])) as probe:
                 current.check_past_the_end(probe)
 

@@ -65,9 +65,9 @@ def test_the_timeline_is_requested_once_the_first_page_has_answered(fast_retry):
 def test_a_gallery_that_changed_during_the_read_gets_its_timeline_again(server, fast_retry):
     # An upload right after read 1 (as in test_snapshot): reads 2 and 3 agree, read 1 is stale,
     # and so is the timeline asked for beside it, which here answers with a day of its own.
-    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
-    # Reads 2 and 3 each ask for the page past their full last page: the API's empty page.
+    # Each read asks for the page past its full last page: the API's empty page.
     past = _page_body([], 3, 4, 2, has_next=False)
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2), past)
     now = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2)]
     _script(server, *now, past, *now, past)
     stale = {"date": "2001-01-01", "total": 1, "hours": [{"hour": 0, "count": 1}]}
@@ -78,7 +78,7 @@ def test_a_gallery_that_changed_during_the_read_gets_its_timeline_again(server, 
         with gallery:
             assert gallery.image_id == ["x", "a", "b", "c"] and len(gallery.passes) == 3
     asked = _paths(server)
-    assert asked.count("timeline") == 2 and asked.count("images") == 8
+    assert asked.count("timeline") == 2 and asked.count("images") == 9
     assert _hours(timeline) == _raw_hours(server, MARATHON)
 
 

@@ -47,8 +47,8 @@ def _script(server, *bodies):
 
 
 def _empty_past(page, total, total_pages, page_size=2):
-    """The empty page an API answers past the end, which every read after the first asks for
-    when its last page is full (`_Pass.check_past_the_end`)."""
+    """The empty page an API answers past the end, which every read asks for when its last
+    page is full (`_Pass.check_past_the_end`)."""
     return _page_body([], page, total, total_pages, page_size, has_next=False)
 
 
@@ -85,7 +85,8 @@ def test_without_confirmation_a_stable_gallery_is_read_once(server, fast_retry):
 def test_stale_total_hiding_an_upload_is_caught_by_the_confirmation(server, client):
     # Right after read 1, "x" is uploaded at the start and "d" deleted: the total stays 4.
     # Read 1 was consistent but is already stale; read 2 differs from it, and read 3 agrees.
-    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
+    first = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
+    _script(server, *first, _empty_past(3, 4, 2))
     now = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2), _empty_past(3, 4, 2)]
     _script(server, *now, *now)
     gallery = client.fetch_gallery(MARATHON)
@@ -119,6 +120,7 @@ def test_duplicates_are_dropped_and_counted_when_drift_is_accepted(server, fast_
 def test_total_that_flickers_while_photos_hold_still_is_confirmed_by_a_second_read(server, client):
     pages = [(["a", "b"], 1), (["c", "d"], 2), (["e", "f"], 3)]
     _script(server, *(_page_body(ids, n, 5 if n == 2 else 6, 3) for ids, n in pages))
+    _script(server, _empty_past(4, 6, 3))
     _script(server, *(_page_body(ids, n, 6, 3) for ids, n in pages), _empty_past(4, 6, 3))
     gallery = client.fetch_gallery(MARATHON)
     # Pass 1's total flickered on page 2 with its photos in place; pass 2 agrees and is clean.
@@ -129,6 +131,8 @@ def test_total_that_flickers_while_photos_hold_still_is_confirmed_by_a_second_re
         "total moved 5 -> 6 on page 3",
     ]
     assert gallery.passes[0].photos_consistent
+    # Both reads ask past their full last page, whatever the total did.
+    assert _image_pages(server) == [1, 2, 3, 4, 1, 2, 3, 4]
 
 
 def test_gallery_that_never_settles_fails_naming_what_moved(server, fast_retry):
@@ -172,11 +176,12 @@ def test_total_pages_that_cannot_fit_the_total_stops_with_an_error(server, clien
 
 
 def test_has_next_page_that_never_ends_is_not_followed(server, client):
-    _script(server, _page_body(["a", "b"], 1, 2, 1, has_next=True))
+    _script(server, _page_body(["a", "b"], 1, 2, 1, has_next=True), _empty_past(2, 2, 1))
     gallery = client.fetch_gallery(MARATHON)
     assert "hasNextPage still true on page 1, the last" in gallery.passes[0].anomalies
-    requested = [int(e.query["page"]) for e in server.request_log if e.path.endswith("/images")]
-    assert requested[:2] == [1, 1]  # the second pass starts over, never asking for page 2
+    # Page 2 is asked once, as the page past a full last page, and not followed further: the
+    # second pass starts over.
+    assert _image_pages(server)[:3] == [1, 2, 1]
 
 
 def test_short_page_before_the_end_is_drift(server, client):
@@ -206,7 +211,7 @@ def test_the_confirming_read_checks_ids_and_the_first_read_is_kept(server, fast_
     # ids alone, and the photos kept (sizes, URLs) are the first read's.
     first = _page_body(["a", "b"], 1, 2, 1)
     second = first.replace('"width": 100', '"width": 300')
-    _script(server, first, second, _empty_past(2, 2, 1))
+    _script(server, first, _empty_past(2, 2, 1), second, _empty_past(2, 2, 1))
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert len(gallery.passes) == 2
     assert gallery.column("width") == [100, 100]
@@ -217,6 +222,7 @@ def test_a_confirming_read_that_disagrees_is_followed_by_a_whole_read(server, fa
     _script(
         server,
         _page_body(["a", "b"], 1, 2, 1),
+        _empty_past(2, 2, 1),
         _page_body(["a", "c"], 1, 2, 1),  # changed between the reads
         _empty_past(2, 2, 1),
         _page_body(["a", "c"], 1, 2, 1),  # read whole again: it agrees with the one before
@@ -225,7 +231,7 @@ def test_a_confirming_read_that_disagrees_is_followed_by_a_whole_read(server, fa
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert gallery.image_id == ["a", "c"]
     assert len(gallery.passes) == 3
-    assert _image_pages(server) == [1, 1, 2, 1, 2]
+    assert _image_pages(server) == [1, 2, 1, 2, 1, 2]
 
 
 def _open_spools() -> int:
@@ -269,9 +275,8 @@ def test_a_gallery_that_never_settles_leaves_no_spool_open(server, fast_retry):
     # Each read whole and consistent, each with other photos: the last one is still waiting
     # for a read to confirm it when the reads run out.
     before = _open_spools()
-    past = _empty_past(2, 2, 1)  # asked by reads 2 and 3, each after a consistent read
-    _script(server, _page_body(["a", "b"], 1, 2, 1))
-    _script(server, _page_body(["a", "c"], 1, 2, 1), past, _page_body(["a", "d"], 1, 2, 1), past)
+    past = _empty_past(2, 2, 1)
+    _script(server, *(body for ids in "bcd" for body in (_page_body(["a", ids], 1, 2, 1), past)))
     with (
         _client(server, fast_retry, max_passes=3) as client,
         pytest.raises(GalleryDriftError) as error,
@@ -328,6 +333,7 @@ def test_a_read_matching_the_recorded_ids_with_a_moving_total_is_confirmed(serve
         server,
         _page_body(["a", "b"], 1, 3, 2),
         _page_body(["c", "d"], 2, 4, 2),
+        _empty_past(3, 4, 2),
         _page_body(["a", "b"], 1, 4, 2),
         _page_body(["c", "d"], 2, 4, 2),
         _empty_past(3, 4, 2),
@@ -371,14 +377,15 @@ def test_by_default_a_read_matching_the_record_is_still_confirmed(server, fast_r
 def test_a_page_past_the_end_that_proves_nothing_calls_for_a_confirming_read(
     server, fast_retry, status, body, note
 ):
-    # The round: page 1 again answers alike, then page 3 answers one of these; the reads
-    # after it (a whole one, then its confirmation) find the same photos.
+    # The read's own page past the end is empty; then the round: page 1 again answers alike,
+    # and page 3 answers one of these; the reads after it (a whole one, then its
+    # confirmation) find the same photos.
     pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
-    _script(server, *pages, pages[0])
+    past = _empty_past(3, 4, 2)
+    _script(server, *pages, past, pages[0])
     times = fast_retry.max_attempts if status == 503 else 1
     server.faults.push(status, body=body, content_type=JSON, path_contains="/images", times=times)
-    # Read 2 follows a read with an anomaly and cannot be trusted: only read 3 asks past the end.
-    _script(server, *pages, *pages, _empty_past(3, 4, 2))
+    _script(server, *pages, past, *pages, past)
     client = _client(server, fast_retry, trust_recorded=True)
     gallery = client.fetch_gallery(MARATHON, _recorded(["a", "b", "c", "d"]))
     assert gallery.image_id == ["a", "b", "c", "d"] and not gallery.matches_recorded
@@ -433,47 +440,88 @@ def _past_the_end(page: int, ids: list[str]) -> str:
     return _page_body(ids, page, 4, 2, has_next=False)
 
 
+@pytest.mark.parametrize("uploaded", ["before the read", "after the read"])
 def test_an_upload_at_the_end_behind_a_lagging_total_is_found_past_the_last_page(
-    server, fast_retry
+    server, fast_retry, uploaded
 ):
-    # "p" sorts last (captured last, or with no time) and was uploaded before the read, but the
-    # total lags at 4: both pages match the recorded snapshot and no total moves. Only the page
-    # past the last shows "p", so the match is not trusted.
+    # "p" sorts last (captured last, or with no time), behind a total lagging at 4: both pages
+    # match the recorded snapshot and no total moves. Only the page past the last shows "p":
+    # uploaded before the read, the read's own request for it makes the read inconsistent, so
+    # it is never offered to the match; uploaded once the read's own request was answered
+    # empty, the round's shows it. Either way two more reads agree on the gallery with "p".
     now = [_page_body(["a", "b"], 1, 5, 3), _page_body(["c", "d"], 2, 5, 3)]
     now.append(_page_body(["p"], 3, 5, 3))
-    _script(
-        server,
-        _page_body(["a", "b"], 1, 4, 2),
-        _page_body(["c", "d"], 2, 4, 2),
-        _page_body(["a", "b"], 1, 4, 2),  # page 1 again: as it was
-        _past_the_end(3, ["p"]),
-        *now,
-        *now,
-    )
+    before = uploaded == "before the read"
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
+    if before:
+        _script(server, _past_the_end(3, ["p"]))
+    else:  # the read's own page past the end, then the round: page 1 again, as it was
+        _script(server, _empty_past(3, 4, 2), _page_body(["a", "b"], 1, 4, 2))
+        _script(server, _past_the_end(3, ["p"]))
+    _script(server, *now, *now)
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
     )
     assert gallery.image_id == ["a", "b", "c", "d", "p"]
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
-    assert gallery.passes[0].anomalies == ["page 3, past the last, holds photos or another total"]
-    assert _image_pages(server) == [1, 2, 1, 3, 1, 2, 3, 1, 2, 3]
+    found = (
+        "page 3, past the last full page, holds 1 photo(s) the read did not plan for"
+        if before
+        else "page 3, past the last, holds photos or another total"
+    )
+    assert gallery.passes[0].anomalies == [found]
+    first_read = [1, 2, 3] if before else [1, 2, 3, 1, 3]
+    assert _image_pages(server) == [*first_read, 1, 2, 3, 1, 2, 3]
 
 
 def test_an_upload_that_pushed_a_photo_past_a_full_last_page_is_not_confirmed(server, fast_retry):
-    # "x" was uploaded first just before the read: [x, a, b], but the total lags at 2, so one
-    # full page is planned and "b" is on a page no read asks for. Reads 1 and 2 agree on
-    # [x, a], a gallery that never was; the page past read 2's full last page holds "b". Once
-    # the total catches up, reads 3 and 4 agree on [x, a, b] (its last page is not full).
-    lagging = _page_body(["x", "a"], 1, 2, 1)
+    # [a, b] in one full page, read whole (the page past it empty); then "x" is uploaded
+    # first: [x, a, b], but the total lags at 2 for the next answers, so page 1 alone is
+    # planned and "b" is on a page no read plans. Reads 2 and 3 would agree on [x, a], a
+    # gallery that never was; the page past their full last page holds "b". Once the total
+    # catches up, reads 4 and 5 agree on [x, a, b] (its last page is not full).
+    lagging = [_page_body(["x", "a"], 1, 2, 1), _page_body(["b"], 2, 2, 1, has_next=False)]
     caught_up = [_page_body(["x", "a"], 1, 3, 2), _page_body(["b"], 2, 3, 2)]
-    past = _page_body(["b"], 2, 2, 1, has_next=False)
-    _script(server, lagging, lagging, past, *caught_up, *caught_up)
+    first = [_page_body(["a", "b"], 1, 2, 1), _empty_past(2, 2, 1)]
+    _script(server, *first, *lagging, *lagging, *caught_up, *caught_up)
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert gallery.image_id == ["x", "a", "b"]
-    assert len(gallery.passes) == 4
+    assert len(gallery.passes) == 5
     found = "page 2, past the last full page, holds 1 photo(s) the read did not plan for"
-    assert [p.anomalies for p in gallery.passes] == [[], [found], [], []]
-    assert _image_pages(server) == [1, 1, 2, 1, 2, 1, 2]
+    assert [p.anomalies for p in gallery.passes] == [[], [found], [found], [], []]
+    assert _image_pages(server) == [1, 2] * 5
+
+
+def test_a_read_after_one_that_saw_the_gallery_move_asks_past_its_full_last_page(
+    server, fast_retry
+):
+    # [a, b, c, d]; "x" is uploaded first after read 1's page 1, behind a total lagging at 4:
+    # read 1 reads "b" twice, and its page past the end holds "d". Read 2 reads [x, a, b, c]
+    # and asks past its full last page too, where "d" still is: were it kept unchecked as the
+    # read after a moving one, read 3 (after which "c" is deleted, emptying page 3) would
+    # confirm it on [x, a, b, c], a gallery that never was. Reads 4 and 5 agree on
+    # [x, a, b, d], the gallery once "c" is gone.
+    d_past = _page_body(["d"], 3, 4, 2, has_next=False)
+    lagging = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2)]
+    settled = [_page_body(["x", "a"], 1, 4, 2), _page_body(["b", "d"], 2, 4, 2)]
+    _script(
+        server,
+        *(_page_body(["a", "b"], 1, 4, 2), _page_body(["b", "c"], 2, 4, 2), d_past),
+        *lagging,
+        d_past,
+        *lagging,
+        _empty_past(3, 4, 2),
+        *settled,
+        _empty_past(3, 4, 2),
+        *settled,
+        _empty_past(3, 4, 2),
+    )
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert gallery.image_id == ["x", "a", "b", "d"]
+    assert len(gallery.passes) == 5 and not gallery.drift_accepted
+    found = "page 3, past the last full page, holds 1 photo(s) the read did not plan for"
+    assert found in gallery.passes[1].anomalies
+    assert _image_pages(server) == [1, 2, 3] * 5
 
 
 def test_one_read_trusted_alone_asks_past_its_full_last_page(server, fast_retry):
@@ -487,15 +535,19 @@ def test_one_read_trusted_alone_asks_past_its_full_last_page(server, fast_retry)
     assert _image_pages(server) == [1, 2, 1, 2, 1, 2]
 
 
-def test_a_page_past_the_end_that_cannot_be_read_says_nothing(server, fast_retry):
-    # A server that fails on pages past the end (a 500 on every try) must not fail the read.
-    pages = [_page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2)]
-    _script(server, *pages, *pages)
+@pytest.mark.parametrize("confirm", [True, False], ids=["confirmed", "one-read"])
+def test_a_page_past_the_end_that_keeps_failing_fails_the_read(server, fast_retry, confirm):
+    # [x, a] behind a total lagging at 2, "b" past the full last page: a probe that never
+    # answers proves nothing, so the read fails as for any page, rather than being trusted.
+    _script(server, _page_body(["x", "a"], 1, 2, 1))
     server.faults.push(500, path_contains="/images", times=fast_retry.max_attempts)
-    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
-    assert gallery.image_id == ["a", "b", "c", "d"]
-    assert len(gallery.passes) == 2 and all(p.photos_consistent for p in gallery.passes)
-    assert _image_pages(server) == [1, 2, 1, 2, *[3] * fast_retry.max_attempts]
+    with (
+        _client(server, fast_retry, confirm=confirm) as client,
+        pytest.raises(NinepicServerError) as error,
+    ):
+        client.fetch_gallery(MARATHON)
+    assert error.value.status == 500 and "\n" not in str(error.value)
+    assert _image_pages(server) == [1, *[2] * fast_retry.max_attempts]
 
 
 @pytest.mark.parametrize(
@@ -520,23 +572,24 @@ def test_a_page_past_the_end_with_no_photo_unseen_lets_the_confirmation_stand(
     pages = [
         _page_body(ids, n, 6, 3) for n, ids in enumerate([["a", "b"], ["c", "d"], ["e", "f"]], 1)
     ]
-    _script(server, *pages, *pages)
     status, body = beyond
-    server.faults.push(status, body=body, content_type=JSON, path_contains="/images")
+    for _ in range(2):  # each read asks past its full last page
+        _script(server, *pages)
+        server.faults.push(status, body=body, content_type=JSON, path_contains="/images")
     gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
     assert gallery.image_id == ["a", "b", "c", "d", "e", "f"]
     assert len(gallery.passes) == 2 and all(p.photos_consistent for p in gallery.passes)
-    assert _image_pages(server) == [1, 2, 3, 1, 2, 3, 4]
+    assert _image_pages(server) == [1, 2, 3, 4] * 2
 
 
-def test_a_still_gallery_of_full_pages_costs_one_request_past_the_end(server, fast_retry):
-    # 1280 photos in pages of 32: the confirming read, and only it, asks for page 41, which the
-    # sandbox answers empty, as the API's documents allow.
+def test_a_still_gallery_of_full_pages_costs_one_request_past_the_end_a_read(server, fast_retry):
+    # 1280 photos in pages of 32: each read asks for page 41, which the sandbox answers empty,
+    # as the API's documents allow.
     with NinepicClient(server.keys[ORG], ORG, server.url, page_size=32, retry=fast_retry) as client:
         gallery = client.fetch_gallery(MARATHON)
     assert gallery.image_id == server.world.photo_ids(ORG, MARATHON)
     assert len(gallery.passes) == 2
-    assert sorted(_image_pages(server)) == sorted([*range(1, 41), *range(1, 42)])
+    assert sorted(_image_pages(server)) == sorted([*range(1, 42)] * 2)
 
 
 def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server, fast_retry):
@@ -548,10 +601,12 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
         server,
         _page_body(["a", "b"], 1, 4, 2),
         _page_body(["c", "d"], 2, 4, 2),
+        _empty_past(3, 4, 2),
         now[0],  # page 1 again
         *now,
+        _empty_past(3, 4, 2),
         *now,
-        _empty_past(3, 4, 2),  # asked by read 3 alone: read 2 follows a read with an anomaly
+        _empty_past(3, 4, 2),
     )
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
@@ -559,7 +614,7 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
     assert gallery.image_id == ["a", "p", "c", "d"]
     assert len(gallery.passes) == 3 and not gallery.matches_recorded
     assert gallery.passes[0].anomalies == ["page 1, asked again after the last page, changed"]
-    assert _image_pages(server) == [1, 2, 1, 1, 2, 1, 2, 3]
+    assert _image_pages(server) == [1, 2, 3, 1, 1, 2, 3, 1, 2, 3]
 
 
 @pytest.mark.parametrize(
@@ -568,23 +623,22 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
     ids=["empty", "repeats-the-last", "refused"],
 )
 def test_a_page_past_the_end_that_holds_no_other_photo_leaves_the_match(server, fast_retry, beyond):
-    _script(
-        server,
-        _page_body(["a", "b"], 1, 4, 2),
-        _page_body(["c", "d"], 2, 4, 2),
-        _page_body(["a", "b"], 1, 4, 2),
-    )
     status, body = beyond
     refusal = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
-    server.faults.push(
-        status, body=body or refusal, content_type=JSON, path_contains="/images", times=1
-    )
+    # The read's own page past the end, then the round's page 1 and its page past the end.
+    _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
+    for then in (_page_body(["a", "b"], 1, 4, 2), None):
+        server.faults.push(
+            status, body=body or refusal, content_type=JSON, path_contains="/images", times=1
+        )
+        if then is not None:
+            _script(server, then)
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
     )
     assert gallery.image_id == ["a", "b", "c", "d"]
     assert len(gallery.passes) == 1 and gallery.matches_recorded
-    assert _image_pages(server) == [1, 2, 1, 3]
+    assert _image_pages(server) == [1, 2, 3, 1, 3]
 
 
 def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server, fast_retry):
@@ -594,9 +648,11 @@ def test_a_matching_read_with_an_anomaly_but_no_moved_total_is_confirmed(server,
         server,
         pages[0],
         _page_body(["c", "d"], 2, 4, 2, has_next=True),
+        _empty_past(3, 4, 2),
         *pages,
+        _empty_past(3, 4, 2),
         *pages,
-        _empty_past(3, 4, 2),  # asked by read 3 alone: read 2 follows a read with an anomaly
+        _empty_past(3, 4, 2),
     )
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(
         MARATHON, _recorded(["a", "b", "c", "d"])
