@@ -12,7 +12,8 @@ very same photos, both consistent in their photos (a `total` that flickered whil
 held still does not stop two reads from agreeing). A stable gallery costs two reads; one that
 keeps changing is read until two agree, within `max_passes`. `confirm=False` trusts a single
 fully consistent read and confirms only after drift was seen: half the requests, at the risk of
-a stale `total` masking an upload.
+a stale `total` masking an upload, or of a deletion and an upload between two pages reading as a
+gallery that never was.
 
 Two reads can still agree on a gallery that never was when the last page is full: an upload
 behind a lagging `total` pushes the last photo onto a page neither read plans for. So every read
@@ -24,6 +25,11 @@ too: a read is confirmed by the next one only if both were whole, since a deleti
 next read can empty the page that would have shown the pushed photo (the photo is then on no
 page either read asked for, and the two agree). An answer that fails after the transport's
 retries fails the read, as any page's does.
+
+Within a read the last planned page is asked for alone, once every other page has answered:
+answered before a page ahead of it that a change then shifted, it would miss the shift. A
+planned page refused as past the end (the gallery shrank under the plan) leaves the read
+incomplete, and another read follows.
 
 With `trust_recorded` (off by default), a read can also be confirmed by what was recorded
 before: given the digest of a snapshot
@@ -244,6 +250,10 @@ class _Pass:
 
     def _note(self, anomaly: str) -> None:
         self.report.anomalies.append(anomaly)
+
+    def refused(self, page: int, error: NinepicError) -> None:
+        """A page the read planned was refused as past the end: the read is not whole."""
+        self._note(f"page {page} was refused ({type(error).__name__}) before the planned end")
 
     def close(self) -> None:
         """Closes the read's URL spool, finished or not."""
@@ -514,17 +524,37 @@ class SnapshotReader:
         first = next(self._fetch_pages([1]))
         if not current.add(first):
             return False
-        planned = range(2, first.pagination.total_pages + 1)
-        self._guard_page_cap(first.pagination.total_pages)
-        for response in self._fetch_pages(planned):
-            if not current.add(response):
+        last = first.pagination.total_pages
+        self._guard_page_cap(last)
+        # The last planned page alone, once every other page has answered: answered before
+        # a page ahead of it that a change then shifted, it misses the shift, and behind a
+        # lagging total two reads can agree on a gallery that never was (a review built one
+        # with two requests in flight). A round trip more a read of three pages or more.
+        for planned in (range(2, last), range(max(last, 2), last + 1)):
+            if not self._add_pages(current, planned):
                 return False
         # The gallery may have grown past the pages planned from page 1: follow it.
         while current.last.has_next_page and current.last_page < current.last.total_pages:
             page = current.last_page + 1
             self._guard_page_cap(page)
-            if not current.add(next(self._fetch_pages([page]))):
+            if not self._add_pages(current, [page]):
                 return False
+        return True
+
+    def _add_pages(self, current: _Pass, pages: Iterable[int]) -> bool:
+        """The pages into `current`, in order; False when the listing ended or broke, or when
+        the API refused a page as past its end (the gallery shrank under the plan): another
+        read, not a failed run."""
+        wanted = iter(pages)
+        with contextlib.closing(self._fetch_pages(pages)) as responses:
+            for page in wanted:
+                try:
+                    response = next(responses)
+                except PAST_END_REFUSALS as error:
+                    current.refused(page, error)
+                    return False
+                if not current.add(response):
+                    return False
         return True
 
     def _guard_page_cap(self, pages: int) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
+import threading
 
 import pyarrow as pa
 import pytest
@@ -668,3 +669,61 @@ def test_an_empty_gallery_matching_its_empty_record_is_read_once(server, fast_re
     gallery = _client(server, fast_retry, trust_recorded=True).fetch_gallery(EMPTY, _recorded([]))
     assert len(gallery) == 0 and len(gallery.passes) == 1 and gallery.matches_recorded
     assert _image_pages(server) == [1, 1]
+
+
+def test_a_planned_page_refused_after_a_deletion_calls_for_another_read(server, fast_retry):
+    # An API that refuses pages past its end with 422. [a, b, c, d, e]: page 1 plans 3 pages;
+    # then "e" is deleted, [a, b, c, d]: page 2 is [c, d] and page 3 is refused, now past the
+    # end. The read is not whole, not a failed run: two more reads agree on [a, b, c, d].
+    refusal = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
+
+    def refused() -> None:
+        server.faults.push(422, body=refusal, content_type=JSON, path_contains="/images", times=1)
+
+    _script(server, _page_body(["a", "b"], 1, 5, 3), _page_body(["c", "d"], 2, 4, 2))
+    refused()
+    for _ in range(2):  # each later read asks past its full last page, and is refused there
+        _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
+        refused()
+    gallery = _client(server, fast_retry).fetch_gallery(MARATHON)
+    assert gallery.image_id == ["a", "b", "c", "d"]
+    assert len(gallery.passes) == 3
+    assert gallery.passes[0].anomalies[0] == (
+        "page 3 was refused (NinepicValidationError) before the planned end"
+    )
+    assert _image_pages(server) == [1, 2, 3] * 3
+
+
+def test_the_last_planned_page_is_asked_once_every_other_page_has_answered(fast_retry):
+    # Two requests in flight: answered before a page ahead of it that a change then shifted,
+    # the last page would miss the shift. Each read's page 13 is asked only after pages 2-12
+    # of that read have answered; the others still go two at a time.
+    events: list[tuple[str, int]] = []
+    lock = threading.Lock()
+    with SandboxServer(latency_s=0.01) as slow:
+        client = NinepicClient(slow.keys[ORG], ORG, slow.url, retry=fast_retry, max_concurrency=2)
+        real_get = client.transport.get
+
+        def recorded_get(path, scope, params=None, cancelled=None):
+            page = int((params or {}).get("page", 0))
+            with lock:
+                events.append(("asked", page))
+            try:
+                return real_get(path, scope, params, cancelled)
+            finally:
+                with lock:
+                    events.append(("answered", page))
+
+        client.transport.get = recorded_get
+        with client:
+            gallery = client.fetch_gallery(MARATHON)
+        assert len(gallery) == 1280 and len(gallery.passes) == 2
+    reads = [events[: len(events) // 2], events[len(events) // 2 :]]
+    for read in reads:
+        asked_last = read.index(("asked", 13))
+        answered = {page for kind, page in read[:asked_last] if kind == "answered"}
+        assert answered == set(range(1, 13))
+        in_flight = max(
+            sum(1 if kind == "asked" else -1 for kind, _ in read[: i + 1]) for i in range(len(read))
+        )
+        assert in_flight == 2
