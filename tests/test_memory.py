@@ -129,9 +129,10 @@ def test_blocks_freed_in_a_worker_threads_arena_leave_once_asked() -> None:
 
     # Of the 100 MiB freed, what lies below the pinned block stays resident once the thread
     # is gone (48-64 MiB here: the trim threshold reaches only the top of a heap, and how much
-    # of the thread's heaps is a top varies from run to run). None of it leaves by itself;
-    # asked, nearly all of it does.
+    # of the thread's heaps is a top varies from run to run). Most of it stays unasked (0-4
+    # MiB left by itself in 30 runs here, 16 once in a CI run on a fresh clone, the kernel
+    # taking pages back on its own time); asked, nearly all of it leaves.
     kept, released = kept_and_released_mb("not asked")
-    assert kept > 40 and released < 0.1 * kept
+    assert kept > 40 and released < 0.5 * kept
     kept, released = kept_and_released_mb("asked")
     assert kept > 40 and released > 0.9 * kept
