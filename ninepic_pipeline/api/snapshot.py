@@ -50,7 +50,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import math
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal
@@ -541,13 +541,12 @@ class SnapshotReader:
                 return False
         return True
 
-    def _add_pages(self, current: _Pass, pages: Iterable[int]) -> bool:
+    def _add_pages(self, current: _Pass, pages: Sequence[int]) -> bool:
         """The pages into `current`, in order; False when the listing ended or broke, or when
         the API refused a page as past its end (the gallery shrank under the plan): another
         read, not a failed run."""
-        wanted = iter(pages)
         with contextlib.closing(self._fetch_pages(pages)) as responses:
-            for page in wanted:
+            for page in pages:
                 try:
                     response = next(responses)
                 except PAST_END_REFUSALS as error:

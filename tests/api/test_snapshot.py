@@ -18,6 +18,8 @@ from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 from tests.conftest import EMPTY, MARATHON, ORG
 
 JSON = "application/json"
+# How an API that refuses pages past the end answers one (with 422, 400 or 404).
+REFUSAL = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
 
 
 def _page_body(ids, page, total, total_pages, page_size=2, has_next=None):
@@ -625,12 +627,11 @@ def test_a_first_page_that_changed_by_the_end_of_the_read_is_not_trusted(server,
 )
 def test_a_page_past_the_end_that_holds_no_other_photo_leaves_the_match(server, fast_retry, beyond):
     status, body = beyond
-    refusal = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
     # The read's own page past the end, then the round's page 1 and its page past the end.
     _script(server, _page_body(["a", "b"], 1, 4, 2), _page_body(["c", "d"], 2, 4, 2))
     for then in (_page_body(["a", "b"], 1, 4, 2), None):
         server.faults.push(
-            status, body=body or refusal, content_type=JSON, path_contains="/images", times=1
+            status, body=body or REFUSAL, content_type=JSON, path_contains="/images", times=1
         )
         if then is not None:
             _script(server, then)
@@ -675,10 +676,9 @@ def test_a_planned_page_refused_after_a_deletion_calls_for_another_read(server, 
     # An API that refuses pages past its end with 422. [a, b, c, d, e]: page 1 plans 3 pages;
     # then "e" is deleted, [a, b, c, d]: page 2 is [c, d] and page 3 is refused, now past the
     # end. The read is not whole, not a failed run: two more reads agree on [a, b, c, d].
-    refusal = json.dumps({"responseType": "error", "message": "page: out of range", "data": None})
 
     def refused() -> None:
-        server.faults.push(422, body=refusal, content_type=JSON, path_contains="/images", times=1)
+        server.faults.push(422, body=REFUSAL, content_type=JSON, path_contains="/images", times=1)
 
     _script(server, _page_body(["a", "b"], 1, 5, 3), _page_body(["c", "d"], 2, 4, 2))
     refused()
