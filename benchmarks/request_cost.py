@@ -5,18 +5,31 @@ orjson, on one thread and on many threads of a pool; the process's own CPU (user
 the requests, divided by the requests, is printed. The sandbox runs in a process of its own,
 so its CPU is not counted.
 
+Engines that multiplex their connections on one thread (aiohttp's event loop, libcurl's multi
+interface through pycurl) are measured too when those libraries are installed: they are not
+the pipeline's dependencies, only candidates for its transport (`pip install aiohttp pycurl`
+into the venv first). Their rows keep that many requests in flight on one thread, and an
+aiohttp loop is also measured serving the threads of a pool, the shape a transport swapped in
+under the pipeline's workers would have.
+
     .venv/bin/python -m benchmarks.request_cost [--requests 3000] [--threads 16] [--out FILE]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import atexit
+import importlib.metadata
+import importlib.util
+import io
 import os
 import socket
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
@@ -38,6 +51,8 @@ from ninepic_pipeline.api.transport import HttpTransport
 
 PATH = f"/api/v1/ext/{ORG}/event/{EVENT}/images"
 Get = Callable[[int], object]
+# Every page GET, `in_flight` at a time, on the calling thread.
+Run = Callable[[Sequence[int]], None]
 
 
 def transport_get(url: str, key: str, threads: int) -> Get:
@@ -96,10 +111,125 @@ def socket_get(url: str, key: str, threads: int) -> Get:
     return get
 
 
+def _page_url(url: str, page: int) -> str:
+    return f"{url}{PATH}?page={page}&page_size={PAGE_SIZE}"
+
+
+def _decoded(status: int, body: bytes, page: int) -> object:
+    if status != 200:
+        raise RuntimeError(f"page {page}: HTTP {status}")
+    return orjson.loads(body)
+
+
+def _aiohttp_session(key: str, in_flight: int) -> Any:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=in_flight)
+    headers = {"X-API-Key": key, "Accept": "application/json"}
+    return aiohttp.ClientSession(connector=connector, headers=headers)
+
+
+async def _opened(key: str, in_flight: int) -> Any:
+    """A session made on the loop that will use it (aiohttp binds it to the running loop)."""
+    return _aiohttp_session(key, in_flight)
+
+
+async def _aiohttp_page(session: Any, url: str, page: int) -> object:
+    async with session.get(_page_url(url, page), allow_redirects=False) as response:
+        return _decoded(response.status, await response.read(), page)
+
+
+def aiohttp_loop_run(url: str, key: str, in_flight: int) -> Run:
+    """aiohttp on one event loop in this thread, `in_flight` requests at a time; the loop and
+    its session, so its connections, are kept from one run to the next."""
+    loop = asyncio.new_event_loop()
+    session = loop.run_until_complete(_opened(key, in_flight))
+    atexit.register(lambda: loop.run_until_complete(session.close()))
+
+    async def fetch_all(pages: Sequence[int]) -> None:
+        slots = asyncio.Semaphore(in_flight)
+
+        async def one(page: int) -> object:
+            async with slots:
+                return await _aiohttp_page(session, url, page)
+
+        await asyncio.gather(*(one(page) for page in pages))
+
+    return lambda pages: loop.run_until_complete(fetch_all(pages))
+
+
+def aiohttp_bridged_get(url: str, key: str, threads: int) -> Get:
+    """aiohttp on an event loop of its own thread, each GET handed to it by a pool's thread
+    that waits for the answer: the pipeline's workers kept, only the engine under them
+    swapped."""
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    session = asyncio.run_coroutine_threadsafe(_opened(key, threads), loop).result()
+    atexit.register(lambda: asyncio.run_coroutine_threadsafe(session.close(), loop).result())
+    return lambda page: asyncio.run_coroutine_threadsafe(
+        _aiohttp_page(session, url, page), loop
+    ).result()
+
+
+def curl_multi_run(url: str, key: str, in_flight: int) -> Run:
+    """libcurl's multi interface through pycurl: `in_flight` easy handles on one thread."""
+    import pycurl
+
+    def fetch_all(pages: Sequence[int]) -> None:
+        multi, waiting = pycurl.CurlMulti(), iter(pages)
+        bodies: dict[Any, tuple[int, io.BytesIO]] = {}
+
+        def start(handle: Any) -> bool:
+            page = next(waiting, None)
+            if page is None:
+                return False
+            body = io.BytesIO()
+            handle.setopt(pycurl.URL, _page_url(url, page))
+            handle.setopt(pycurl.WRITEDATA, body)
+            bodies[handle] = (page, body)
+            multi.add_handle(handle)
+            return True
+
+        for _ in range(in_flight):
+            handle = pycurl.Curl()
+            handle.setopt(pycurl.HTTPHEADER, [f"X-API-Key: {key}", "Accept: application/json"])
+            if not start(handle):
+                break
+        while bodies:
+            while multi.perform()[0] == pycurl.E_CALL_MULTI_PERFORM:
+                pass
+            for handle in _finished(multi):
+                page, body = bodies.pop(handle)
+                _decoded(handle.getinfo(pycurl.RESPONSE_CODE), body.getvalue(), page)
+                multi.remove_handle(handle)
+                start(handle)
+            multi.select(1.0)
+
+    return fetch_all
+
+
+def _finished(multi: Any) -> Iterator[Any]:
+    while True:
+        queued, done, failed = multi.info_read()
+        if failed:
+            raise RuntimeError(f"libcurl failed: {failed}")
+        yield from done
+        if not queued:
+            return
+
+
 ENGINES: dict[str, Callable[[str, str, int], Get]] = {
     "transport": transport_get,
     "requests.Session": session_get,
     "bare socket": socket_get,
+}
+# Each needs its library: (engine, the module it needs).
+OPTIONAL_ENGINES: dict[str, tuple[Callable[[str, str, int], Get], str]] = {
+    "aiohttp loop serving threads": (aiohttp_bridged_get, "aiohttp"),
+}
+MULTIPLEXED: dict[str, tuple[Callable[[str, str, int], Run], str]] = {
+    "aiohttp, one event loop": (aiohttp_loop_run, "aiohttp"),
+    "libcurl multi (pycurl)": (curl_multi_run, "pycurl"),
 }
 
 
@@ -130,20 +260,55 @@ def cpu_per_request_us(get: Get, requests_n: int, threads: int) -> float:
     return spent / requests_n * 1e6
 
 
+def multiplexed_cpu_per_request_us(run: Run, requests_n: int, in_flight: int) -> float:
+    """CPU a request over `requests_n` GETs, `in_flight` at a time on one thread, after a first
+    round that opens the connections."""
+    run(list(range(1, in_flight + 1)))
+    pages = [1 + n % 1000 for n in range(requests_n)]
+    before = os.times()
+    run(pages)
+    after = os.times()
+    return ((after.user - before.user) + (after.system - before.system)) / requests_n * 1e6
+
+
+HEADERS = ["engine", "threads", "in flight on one thread", "CPU µs a request"]
+
+
+def _installed(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m benchmarks.request_cost")
     ap.add_argument("--requests", type=int, default=3000, help="requests per engine and mode")
     ap.add_argument("--threads", type=int, default=16, help="threads of the concurrent mode")
     ap.add_argument("--out", type=Path, help="also write the Markdown table to this file")
     args = ap.parse_args(argv)
-    rows = []
+    rows, missing = (
+        [],
+        sorted(
+            {module for _, module in [*OPTIONAL_ENGINES.values(), *MULTIPLEXED.values()]}
+            - {module for module in ("aiohttp", "pycurl") if _installed(module)}
+        ),
+    )
+    threaded = dict(ENGINES)
+    threaded.update(
+        {name: engine for name, (engine, module) in OPTIONAL_ENGINES.items() if _installed(module)}
+    )
     with SandboxProcess(photos=1000 * PAGE_SIZE) as sandbox:
-        for name, engine in ENGINES.items():
+        for name, engine in threaded.items():
             for threads in (1, args.threads):
                 with progress(f"{name}, {threads} thread(s)"):
                     get = engine(sandbox.url, sandbox.key, threads)
                     cost = cpu_per_request_us(get, args.requests, threads)
-                rows.append([name, str(threads), fmt(cost, 0)])
+                rows.append([name, str(threads), "", fmt(cost, 0)])
+        for name, (run_engine, module) in MULTIPLEXED.items():
+            if not _installed(module):
+                continue
+            with progress(f"{name}, {args.threads} in flight"):
+                run = run_engine(sandbox.url, sandbox.key, args.threads)
+                cost = multiplexed_cpu_per_request_us(run, args.requests, args.threads)
+            rows.append([name, "1", str(args.threads), fmt(cost, 0)])
     text = "\n".join(
         [
             "# CPU per page request, by HTTP engine",
@@ -151,8 +316,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             *machine_lines(),
             f"- {args.requests:,} GETs of {PAGE_SIZE} photos per row, the sandbox at 0 ms in a "
             "process of its own; CPU is this process's user + sys over the requests",
+            *(
+                [f"- not measured, not installed: {', '.join(missing)} (`pip install` it first)"]
+                if missing
+                else []
+            ),
+            *[
+                f"- {module} {importlib.metadata.version(module)}, not a dependency of the pipeline"
+                for module in ("aiohttp", "pycurl")
+                if _installed(module)
+            ],
             "",
-            markdown_table(["engine", "threads", "CPU µs a request"], rows),
+            markdown_table(HEADERS, rows),
             "",
         ]
     )
