@@ -310,8 +310,9 @@ def report(rows: Sequence[Row], args: argparse.Namespace, argv: Sequence[str]) -
             "- CPU s and peak RSS: the contender's process alone (wait4 rusage), user + sys; "
             "work CPU: process time inside it over the read and the write alone. MB are 10^6 "
             "bytes (tables before d3f359f show MiB under that heading: 4.9% lower).",
-            "- requests: HTTP requests the contender sent (counted at urllib3's connection, "
-            "retries included); every contender reads pages of 100.",
+            "- requests: HTTP requests the contender sent (counted at urllib3's connection for "
+            "the loop and dlt, at aiohttp's session for the pipeline since the multiplexed "
+            "transport; retries included); every contender reads pages of 100.",
             "- server CPU s: the sandbox process's CPU while the contender ran; the sandbox's "
             "page cache was warmed by one untimed read first, so every contender meets it warm.",
             "- pipeline: `gallery_job` on a fresh instance and warehouse, the first night, "
@@ -324,7 +325,7 @@ def report(rows: Sequence[Row], args: argparse.Namespace, argv: Sequence[str]) -
             "- floor = pages of one read x latency ÷ concurrency; floor (requests) = requests "
             "x latency ÷ concurrency. No floor at 0 ms.",
             "- paging s: from the first request sent to the last response's headers, timed at "
-            "urllib3's connection inside the contender, every request included; paging ÷ "
+            "the same place inside the contender, every request included; paging ÷ "
             "floor (requests): how near the paging comes to the floor of the requests it "
             "made, without start-up, the Dagster run around it, or the write after it.",
             "",

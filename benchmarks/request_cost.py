@@ -5,12 +5,12 @@ orjson, on one thread and on many threads of a pool; the process's own CPU (user
 the requests, divided by the requests, is printed. The sandbox runs in a process of its own,
 so its CPU is not counted.
 
-Engines that multiplex their connections on one thread (aiohttp's event loop, libcurl's multi
-interface through pycurl) are measured too when those libraries are installed: they are not
-the pipeline's dependencies, only candidates for its transport (`pip install aiohttp pycurl`
-into the venv first). Their rows keep that many requests in flight on one thread, and an
-aiohttp loop is also measured serving the threads of a pool, the shape a transport swapped in
-under the pipeline's workers would have.
+Engines that multiplex their connections keep `--threads` requests in flight on the main
+thread alone: the transport's `get_each` (how the pipeline reads a gallery's pages), bare
+aiohttp on one event loop, and libcurl's multi interface through pycurl when it is installed
+(not a dependency: `pip install pycurl` into the venv first). An aiohttp loop on a thread of
+its own serving the threads of a pool is measured too: the shape of the transport's first
+trial (`results-aiohttp-ab.md`).
 
     .venv/bin/python -m benchmarks.request_cost [--requests 3000] [--threads 16] [--out FILE]
 """
@@ -55,13 +55,34 @@ Get = Callable[[int], object]
 Run = Callable[[Sequence[int]], None]
 
 
-def transport_get(url: str, key: str, threads: int) -> Get:
-    """The pipeline's own transport (urllib3, the key header, the envelope's checks) with the
+def _transport(url: str, key: str, size: int) -> HttpTransport:
+    """The pipeline's own transport (aiohttp, the key header, the envelope's checks) with the
     organisation's limiter, as `NinepicClient` gives it one."""
-    transport = HttpTransport(url, key, pool_size=threads)
-    transport.limiter = OrgLimiter(threads)
+    transport = HttpTransport(url, key, pool_size=size)
+    transport.limiter = OrgLimiter(size)
+    return transport
+
+
+def transport_get(url: str, key: str, threads: int) -> Get:
+    """`HttpTransport.get`, one request at a time on each thread's own loop: how the client
+    asks for everything but a gallery's pages."""
+    transport = _transport(url, key, threads)
     scope = RequestScope(ORG, EVENT, "images")
     return lambda page: transport.get(PATH, scope, {"page": page, "page_size": PAGE_SIZE})
+
+
+def transport_each_run(url: str, key: str, in_flight: int) -> Run:
+    """`HttpTransport.get_each`, `in_flight` requests at a time on this thread's loop: how
+    the client reads a gallery's pages."""
+    transport = _transport(url, key, in_flight)
+    scope = RequestScope(ORG, EVENT, "images")
+
+    def fetch_all(pages: Sequence[int]) -> None:
+        queries = ({"page": page, "page_size": PAGE_SIZE} for page in pages)
+        for _ in transport.get_each(PATH, scope, queries, in_flight):
+            pass
+
+    return fetch_all
 
 
 def session_get(url: str, key: str, threads: int) -> Get:
@@ -219,7 +240,7 @@ def _finished(multi: Any) -> Iterator[Any]:
 
 
 ENGINES: dict[str, Callable[[str, str, int], Get]] = {
-    "transport": transport_get,
+    "transport.get": transport_get,
     "requests.Session": session_get,
     "bare socket": socket_get,
 }
@@ -228,6 +249,7 @@ OPTIONAL_ENGINES: dict[str, tuple[Callable[[str, str, int], Get], str]] = {
     "aiohttp loop serving threads": (aiohttp_bridged_get, "aiohttp"),
 }
 MULTIPLEXED: dict[str, tuple[Callable[[str, str, int], Run], str]] = {
+    "transport.get_each": (transport_each_run, "aiohttp"),
     "aiohttp, one event loop": (aiohttp_loop_run, "aiohttp"),
     "libcurl multi (pycurl)": (curl_multi_run, "pycurl"),
 }

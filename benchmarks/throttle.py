@@ -1,12 +1,15 @@
 """How well the project's client keeps to a rate limit it is not told: throughput and 429 share.
 
     .venv/bin/python -m benchmarks.throttle [--rps 50] [--burst 5] [--photos N] [--concurrency C]
+        [--latency-ms 0]
 
 The sandbox (in a thread, so its request log is at hand) answers 429 to every request beyond a
 token bucket of `--rps` per second and `--burst` tokens, with a Retry-After of the seconds to
 the next token. The client reads one gallery with `NinepicClient.fetch_gallery`; a good client
 sustains close to the limit (target: at least 0.9 x rps in successful requests per second)
-while drawing few 429s (target: at most 5% of its requests).
+while drawing few 429s (target: at most 5% of its requests). With `--latency-ms`, every answer
+(429s included) comes that much later, as across a network: the rate a client learns must be
+the gateway's, not its own round trip's.
 """
 
 from __future__ import annotations
@@ -61,13 +64,15 @@ class Outcome:
         )
 
 
-def measure(rps: float, burst: int, photos: int, concurrency: int | None) -> Outcome:
+def measure(
+    rps: float, burst: int, photos: int, concurrency: int | None, latency_ms: float = 0.0
+) -> Outcome:
     from ninepic_pipeline.api import NinepicClient
     from ninepic_pipeline.sandbox import Chaos, SandboxServer, World
 
     world = World()
     world.add_event(ORG, EVENT, name="Throttle", photos=photos, seed=1)
-    chaos = Chaos(rate_limit_rps=rps, rate_limit_burst=burst)
+    chaos = Chaos(rate_limit_rps=rps, rate_limit_burst=burst, latency_ms=latency_ms)
     # Only passed when asked for: the client's signature is still moving.
     options: dict[str, Any] = {} if concurrency is None else {"max_concurrency": concurrency}
     with SandboxServer(world, keys={ORG: KEY}, chaos=chaos) as server:
@@ -87,7 +92,9 @@ def measure(rps: float, burst: int, photos: int, concurrency: int | None) -> Out
     return Outcome(rps, photos, wall, statuses, read, error)
 
 
-def report(outcomes: Sequence[Outcome], burst: int, concurrency: int | None) -> str:
+def report(
+    outcomes: Sequence[Outcome], burst: int, concurrency: int | None, latency_ms: float = 0.0
+) -> str:
     headers = [
         "limit rps",
         "photos",
@@ -123,7 +130,8 @@ def report(outcomes: Sequence[Outcome], burst: int, concurrency: int | None) -> 
             "# Reading under an unpublished rate limit",
             "",
             *machine_lines(),
-            f"- sandbox token bucket: burst {burst}; client: `NinepicClient(key, {ORG}, url)."
+            f"- sandbox token bucket: burst {burst}, latency {latency_ms:g} ms; client: "
+            f"`NinepicClient(key, {ORG}, url)."
             f"fetch_gallery({EVENT})`, concurrency {client}, confirmed reads (its default)",
             "",
             markdown_table(headers, rows),
@@ -142,14 +150,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"gallery size (default: {DEFAULT_SECONDS_OF_PAGES} s of pages at the limit)",
     )
     parser.add_argument("--concurrency", type=int, help="client max_concurrency (default: its own)")
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, help="delay before each answer (default: 0)"
+    )
     parser.add_argument("--out", type=Path, help="also write the Markdown table to this file")
     args = parser.parse_args(argv)
     outcomes = []
     for rps in (float(x) for x in args.rps.split(",") if x.strip()):
         photos = args.photos or int(rps * DEFAULT_SECONDS_OF_PAGES) * 100
         with progress(f"{photos:,} photos under {rps:g} rps"):
-            outcomes.append(measure(rps, args.burst, photos, args.concurrency))
-    text = report(outcomes, args.burst, args.concurrency)
+            outcomes.append(measure(rps, args.burst, photos, args.concurrency, args.latency_ms))
+    text = report(outcomes, args.burst, args.concurrency, args.latency_ms)
     print(text)
     if args.out:
         args.out.write_text(text)

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pyarrow.parquet as pq
 import urllib3.connection
 
@@ -28,11 +29,12 @@ def parser(description: str) -> argparse.ArgumentParser:
 
 
 class RequestCounter:
-    """Counts HTTP requests on the wire, at urllib3's connection, below every client's paging.
+    """Counts HTTP requests as the HTTP engine sends them, below every client's paging: at
+    urllib3's connection (the loop and dlt, through requests) and at aiohttp's session (the
+    pipeline).
 
     Counting there rather than in each contender's code gives one definition of "a request"
-    for all of them, whether they go through requests (the loop, dlt) or urllib3 directly
-    (the pipeline), and includes the retries that a library makes out of sight.
+    for all of them, and includes the retries that a library makes out of sight.
     """
 
     def __init__(self) -> None:
@@ -55,22 +57,44 @@ class RequestCounter:
         counter = self
 
         def counted_request(conn: Any, *args: Any, **kwargs: Any) -> None:
-            with counter._lock:
-                counter.requests += 1
-                if counter.first_sent is None:
-                    counter.first_sent = time.perf_counter()
+            counter.sent()
             request(conn, *args, **kwargs)
 
         def counted_getresponse(conn: Any, *args: Any, **kwargs: Any) -> Any:
             response = getresponse(conn, *args, **kwargs)
-            with counter._lock:
-                counter.statuses[response.status] += 1
-                counter.last_answered = time.perf_counter()
+            counter.answered(response.status)
             return response
 
         connection.request = counted_request  # type: ignore[method-assign]
         connection.getresponse = counted_getresponse  # type: ignore[method-assign]
+        self._install_aiohttp()
         return self
+
+    def sent(self) -> None:
+        with self._lock:
+            self.requests += 1
+            if self.first_sent is None:
+                self.first_sent = time.perf_counter()
+
+    def answered(self, status: int) -> None:
+        with self._lock:
+            self.statuses[status] += 1
+            self.last_answered = time.perf_counter()
+
+    def _install_aiohttp(self) -> None:
+        """`ClientSession._request` is each request and each retry the session sends; it
+        returns once the response's headers are in, as urllib3's `getresponse` does."""
+        session = aiohttp.ClientSession
+        request = session._request
+        counter = self
+
+        async def counted(client: Any, *args: Any, **kwargs: Any) -> Any:
+            counter.sent()
+            response = await request(client, *args, **kwargs)
+            counter.answered(response.status)
+            return response
+
+        session._request = counted  # type: ignore[method-assign]
 
 
 def parquet_rows(paths: Iterable[Path]) -> int:

@@ -8,8 +8,7 @@ import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, datetime
-from itertools import islice
+from datetime import datetime
 from typing import Any, Literal
 
 from ninepic_pipeline.api.errors import (
@@ -256,40 +255,20 @@ class NinepicClient:
     ) -> Iterator[PageResponse]:
         """The pages in order, up to `max_concurrency` requested at once ahead of the reader.
 
-        A sliding window rather than a map over all pages: memory holds only the pages in
-        flight, and a reader that stops early (a broken listing) leaves nothing running.
+        A sliding window rather than every page at once: memory holds only the pages in flight,
+        and a reader that stops early (a broken listing) leaves nothing running.
         """
-        wanted = iter(pages)
-        if self.max_concurrency == 1:
-            for page in wanted:
-                yield self._image_page(path, page, scope)
-            return
-        pool = self._executor()
-        window: deque[Future[PageResponse]] = deque()
-        # Set when the reader stops early: pages still retrying give up instead of spending
-        # the organisation's share of the gateway on a read nobody will use.
-        stop = threading.Event()
-        try:
-            for page in islice(wanted, self.max_concurrency):
-                window.append(pool.submit(self._image_page, path, page, scope, stop))
-            while window:
-                response = window.popleft().result()
-                following = next(wanted, None)
-                if following is not None:
-                    window.append(pool.submit(self._image_page, path, following, scope, stop))
-                yield response
-        finally:
-            stop.set()
-            for pending in window:
-                pending.cancel()
+        asked: deque[int] = deque()
 
-    def _image_page(
-        self, path: str, page: int, scope: RequestScope, stop: threading.Event | None = None
-    ) -> PageResponse:
-        data = self.transport.get(path, scope, self.paginator.params(page), stop).data
-        images = _items(data, "images", page, scope)
-        pagination = Pagination.from_json(data.get("pagination"), scope)
-        return PageResponse(page, images, pagination, datetime.now(UTC))
+        def queries() -> Iterator[dict[str, Any]]:
+            for page in pages:
+                asked.append(page)
+                yield self.paginator.params(page)
+
+        answers = self.transport.get_each(path, scope, queries(), self.max_concurrency)
+        with contextlib.closing(answers):
+            for envelope, answered_at in answers:
+                yield _page_response(envelope.data, asked.popleft(), scope, answered_at)
 
     def _pages(
         self, path: str, key: str, scope: RequestScope
@@ -310,6 +289,14 @@ def _drop(requests: list[Future[Any]], unwanted: threading.Event) -> None:
     unwanted.set()
     for request in requests:
         request.cancel()
+
+
+def _page_response(
+    data: dict[str, Any], page: int, scope: RequestScope, answered_at: datetime
+) -> PageResponse:
+    images = _items(data, "images", page, scope)
+    pagination = Pagination.from_json(data.get("pagination"), scope)
+    return PageResponse(page, images, pagination, answered_at)
 
 
 def _items(data: dict[str, Any], key: str, page: int, scope: RequestScope) -> list[Any]:

@@ -5,9 +5,10 @@ client of the same organisation in a process shares one `OrgLimiter`, which caps
 flight and, once the gateway has throttled, paces them:
 
 - the first 429 says nothing yet of the gateway's rate (a start-up burst gets through at any
-  speed), so requests go one at a time, spaced by the `Retry-After` and a little more after
-  each 429, for a second; the rate that got through then becomes the pace, with half the
-  requests in flight allowed;
+  speed), so for a second requests start spaced by the `Retry-After` and a little more after
+  each 429 sent at that spacing; the rate that got through then becomes the pace, with half
+  the requests in flight allowed. The cap stays while learning: one request at a time would
+  learn the round trip's rate (20 requests/s at 50 ms), not the gateway's;
 - a later 429 drops the pace to 90% of the rate that was getting through, halves the cap on
   requests in flight, and every worker waits out the `Retry-After`;
 - each quiet second the pace climbs back by 2% and the cap by one, and after half a minute
@@ -19,10 +20,11 @@ and all of it, as a halving (TCP-style) decrease would.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 DECREASE = 0.9
 INCREASE_PER_S = 0.02
@@ -50,6 +52,9 @@ class OrgLimiter:
         self._clock = clock
         self._sleep = sleep
         self._cond = threading.Condition()
+        # Requests on event loops waiting for a slot: a loop cannot wait on the condition
+        # without stopping every request it serves, so each is woken through its own loop.
+        self._loop_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._in_flight = 0
         self.rate: float | None = None  # requests per second; None until the first 429
         self._next_start = 0.0
@@ -59,62 +64,127 @@ class OrgLimiter:
         self._successes: deque[float] = deque()
         self._learning_since: float | None = None
         self._learning_interval = 0.0
+        self._spacing_set_at = float("-inf")
         self.throttles = 0
 
-    def acquire(self) -> None:
-        """Wait for a slot in flight and for this request's turn in the pace."""
+    def acquire(self) -> float:
+        """Wait for a slot in flight and for this request's turn in the pace (a thread); the
+        turn's time, for `release`."""
         with self._cond:
             while self._in_flight >= self._cap:
                 self._cond.wait()
             self._in_flight += 1
+        try:
+            while True:
+                turn, delay = self._claim_turn()
+                if delay <= 0:
+                    return turn
+                self._sleep(delay)
+        except BaseException:
+            self._give_back()
+            raise
+
+    async def acquire_async(self, wait: Callable[[float], Awaitable[None]]) -> float:
+        """`acquire` for a request on an event loop: its loop keeps serving the requests already
+        in flight while this one waits for a slot; `wait` waits out the pace."""
+        loop = asyncio.get_running_loop()
+        while True:
+            with self._cond:
+                if self._in_flight < self._cap:
+                    self._in_flight += 1
+                    break
+                freed = loop.create_future()
+                self._loop_waiters.append((loop, freed))
+            await freed
+        try:
+            while True:
+                turn, delay = self._claim_turn()
+                if delay <= 0:
+                    return turn
+                await wait(delay)
+        except BaseException:
+            self._give_back()
+            raise
+
+    def _claim_turn(self) -> tuple[float, float]:
+        """Now and 0 if the pace lets a request start now, the turn then taken; else now and
+        the seconds to wait before asking again.
+
+        A turn is taken when it comes, not booked ahead: requests that wake late (their loop
+        was busy with a page) then cannot all start in the same instant, a burst the gateway
+        would answer with 429s, and a pause a 429 set while they waited holds them too.
+        """
+        with self._cond:
             now = self._clock()
             if self._throttled_lately(now) and now - self._last_throttle > RESET_AFTER_S:
                 self.rate, self._cap, self._learning_since = None, self.max_in_flight, None
                 self._learning_interval = 0.0
-            start = max(now, self._paused_until, self._next_start)
+            start = max(self._paused_until, self._next_start)
+            if start > now:
+                return now, start - now
             if self.rate is not None:
-                self._next_start = start + 1.0 / self.rate
+                interval = 1.0 / self.rate
             elif self._learning_since is not None:
                 # While learning, the gateway's Retry-After is the best spacing there is.
-                self._next_start = start + self._learning_interval
-        if start > now:
-            try:
-                self._sleep(start - now)
-            except BaseException:
-                # An interrupted wait must give its slot back, or a cap of one stays taken.
-                with self._cond:
-                    self._in_flight -= 1
-                    self._cond.notify_all()
-                raise
+                interval = self._learning_interval
+            else:
+                return now, 0.0
+            # A turn taken up to one interval late keeps the pace's schedule (two may then go
+            # together); later than that, the time is lost rather than spent in a burst.
+            on_schedule = now - self._next_start <= interval
+            self._next_start = (self._next_start if on_schedule else now) + interval
+            return now, 0.0
 
-    def release(self, throttled: bool, retry_after_s: float | None = None) -> None:
+    def _give_back(self) -> None:
+        """An interrupted wait gives its slot back, or a cap of one stays taken."""
+        with self._cond:
+            self._in_flight -= 1
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        self._cond.notify_all()
+        waiters, self._loop_waiters = self._loop_waiters, []
+        for loop, freed in waiters:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(_resolve, freed)
+
+    def release(
+        self, throttled: bool, retry_after_s: float | None = None, started: float | None = None
+    ) -> None:
+        """`started`, the turn `acquire` gave, tells a 429 sent at the current spacing from one
+        sent before it was last lengthened (None: at the current spacing)."""
         with self._cond:
             self._in_flight -= 1
             now = self._clock()
             if throttled:
-                self._throttled(now, retry_after_s)
+                self._throttled(now, retry_after_s, started)
             else:
                 self._succeeded(now)
-            self._cond.notify_all()
+            self._wake_all()
 
     def _throttled_lately(self, now: float) -> bool:
         return self.rate is not None or self._learning_since is not None
 
-    def _throttled(self, now: float, retry_after_s: float | None) -> None:
+    def _throttled(self, now: float, retry_after_s: float | None, started: float | None) -> None:
         if retry_after_s is not None and retry_after_s > 0:
             self._paused_until = max(self._paused_until, now + retry_after_s)
+            # The schedule resumes after the pause, not with a turn it missed.
+            self._next_start = max(self._next_start, self._paused_until)
         if self.rate is None:
-            if retry_after_s:
+            # The requests in flight at a spacing all meet the same empty bucket: one of them
+            # lengthens it, or a round trip's worth of 429s compounds the backoff.
+            at_current_spacing = started is None or started > self._spacing_set_at
+            if retry_after_s and at_current_spacing:
                 # A little over it: exactly on the refill, clock jitter meets an empty bucket.
                 # A token bucket's Retry-After is the time to its next token, short for a
                 # request that came just before one: a 429 while learning says the spacing is
                 # too short, so it grows by a tenth at least, or every other request fails.
                 spacing = max(LEARNING_BACKOFF * self._learning_interval, 1.1 * retry_after_s)
                 self._learning_interval = min(1.0, spacing)
+                self._spacing_set_at = now
             if self._learning_since is None:
                 self._learning_since = self._last_throttle = now
                 self.throttles += 1
-                self._cap = 1
             return
         # A burst of workers meets the same throttle: decrease once per round trip of the pace.
         guard = 1.0 / self.rate if self.rate else 0.0
@@ -155,6 +225,11 @@ class OrgLimiter:
         # A short span would read the start-up burst as the gateway's rate.
         span = max(now - recent[0], 0.5)
         return len(recent) / span
+
+
+def _resolve(freed: asyncio.Future[None]) -> None:
+    if not freed.done():  # a request cancelled while it waited
+        freed.set_result(None)
 
 
 _registry: dict[tuple[str, int], OrgLimiter] = {}

@@ -31,6 +31,9 @@ class RequestLogEntry(NamedTuple):
     path: str
     query: dict[str, str]
     status: int | None  # None: a scripted disconnect, nothing was sent
+    # time.monotonic() as the request was read and as its answer was about to be sent.
+    received_at: float = 0.0
+    answered_at: float = 0.0
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -70,6 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.rfile.read(int(length))
 
     def _serve(self) -> None:
+        received_at = time.monotonic()
         self._discard_body()
         sandbox = self.server.sandbox
         if sandbox.latency_s > 0:
@@ -80,7 +84,8 @@ class _Handler(BaseHTTPRequestHandler):
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         fault = sandbox.faults.take(path)
         if fault is not None and fault.disconnect:
-            sandbox._record(RequestLogEntry(self.command, path, query, None))
+            entry = RequestLogEntry(self.command, path, query, None, received_at, time.monotonic())
+            sandbox._record(entry)
             self.close_connection = True
             return
         if fault is not None:
@@ -94,7 +99,10 @@ class _Handler(BaseHTTPRequestHandler):
                 world, request, lambda: _answer(world, sandbox.keys, request, cache)
             )
         # Logged before sending, so a client that has its reply always finds it in the log.
-        sandbox._record(RequestLogEntry(self.command, path, query, response.status))
+        status = response.status
+        sandbox._record(
+            RequestLogEntry(self.command, path, query, status, received_at, time.monotonic())
+        )
         self._send(response)
 
     def _send(self, response: Response) -> None:
@@ -127,6 +135,9 @@ def _answer(
 
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the connections a client opens at once beyond
+    # it (each then waits a second for its SYN to be sent again); an API's gateway does not.
+    request_queue_size = 1024
 
     def __init__(self, address: tuple[str, int], sandbox: SandboxServer) -> None:
         self.sandbox = sandbox

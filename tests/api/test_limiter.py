@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -49,7 +50,7 @@ def _learn(limiter: OrgLimiter, fake: FakeTime) -> None:
     _succeed(limiter, fake, 50, every_s=0.0)  # the limiter's own spacing moves the clock
 
 
-def test_first_429_goes_one_at_a_time_spaced_by_retry_after_then_learns_the_rate():
+def test_first_429_spaces_requests_by_retry_after_then_learns_the_rate():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
     limiter.acquire()
@@ -74,6 +75,32 @@ def test_while_learning_each_429_lengthens_the_spacing():
     fake.slept.clear()
     _succeed(limiter, fake, 2, every_s=0.0)
     assert fake.slept[-1] == pytest.approx(0.0242)
+
+
+def test_while_learning_requests_stay_in_flight_together():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=0.02)
+    # At 50 ms a round trip, one request at a time would get 20/s through whatever the
+    # gateway allows; spaced 22 ms apart, three are in flight at once.
+    starts = [limiter.acquire() for _ in range(3)]
+    assert limiter._in_flight == 3
+    assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([0.022] * 2)
+
+
+def test_429s_sent_before_the_spacing_grew_do_not_grow_it_again():
+    fake = FakeTime()
+    limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
+    limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=0.01)  # spacing 11 ms
+    first, second = limiter.acquire(), limiter.acquire()
+    limiter.release(throttled=True, retry_after_s=0.01, started=first)  # 12.1 ms
+    # Sent at the old spacing, answered after the first 429: the same empty bucket.
+    limiter.release(throttled=True, retry_after_s=0.01, started=second)
+    fake.slept.clear()
+    starts = [limiter.acquire() for _ in range(2)]
+    assert starts[1] - starts[0] == pytest.approx(0.0121)
 
 
 def test_a_later_429_paces_at_nine_tenths_and_halves_requests_in_flight():

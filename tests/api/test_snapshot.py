@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import threading
 
 import pyarrow as pa
 import pytest
@@ -696,34 +695,23 @@ def test_a_planned_page_refused_after_a_deletion_calls_for_another_read(server, 
 
 def test_the_last_planned_page_is_asked_once_every_other_page_has_answered(fast_retry):
     # Two requests in flight: answered before a page ahead of it that a change then shifted,
-    # the last page would miss the shift. Each read's page 13 is asked only after pages 2-12
-    # of that read have answered; the others still go two at a time.
-    events: list[tuple[str, int]] = []
-    lock = threading.Lock()
+    # the last page would miss the shift. Each read's page 13 reaches the server only after
+    # pages 2-12 of that read have been answered; the others still go two at a time.
     with SandboxServer(latency_s=0.01) as slow:
         client = NinepicClient(slow.keys[ORG], ORG, slow.url, retry=fast_retry, max_concurrency=2)
-        real_get = client.transport.get
-
-        def recorded_get(path, scope, params=None, cancelled=None):
-            page = int((params or {}).get("page", 0))
-            with lock:
-                events.append(("asked", page))
-            try:
-                return real_get(path, scope, params, cancelled)
-            finally:
-                with lock:
-                    events.append(("answered", page))
-
-        client.transport.get = recorded_get
         with client:
             gallery = client.fetch_gallery(MARATHON)
         assert len(gallery) == 1280 and len(gallery.passes) == 2
-    reads = [events[: len(events) // 2], events[len(events) // 2 :]]
+        log = [e for e in slow.request_log if e.path.endswith("/images")]
+    assert sorted(int(e.query["page"]) for e in log) == sorted(list(range(1, 14)) * 2)
+    reads = [log[: len(log) // 2], log[len(log) // 2 :]]
     for read in reads:
-        asked_last = read.index(("asked", 13))
-        answered = {page for kind, page in read[:asked_last] if kind == "answered"}
-        assert answered == set(range(1, 13))
-        in_flight = max(
-            sum(1 if kind == "asked" else -1 for kind, _ in read[: i + 1]) for i in range(len(read))
+        last = next(e for e in read if e.query["page"] == "13")
+        others = [e for e in read if e.query["page"] != "13"]
+        assert sorted(int(e.query["page"]) for e in others) == list(range(1, 13))
+        assert all(e.answered_at <= last.received_at for e in others)
+        moments = sorted(
+            [(e.received_at, 1) for e in others] + [(e.answered_at, -1) for e in others]
         )
+        in_flight = max(sum(step for _, step in moments[: i + 1]) for i in range(len(moments)))
         assert in_flight == 2
