@@ -343,11 +343,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 if missing
                 else []
             ),
-            *[
-                f"- {module} {importlib.metadata.version(module)}, not a dependency of the pipeline"
-                for module in ("aiohttp", "pycurl")
-                if _installed(module)
-            ],
+            f"- aiohttp {importlib.metadata.version('aiohttp')} (the transport's engine)",
+            *(
+                [f"- pycurl {importlib.metadata.version('pycurl')}, not a dependency"]
+                if _installed("pycurl")
+                else []
+            ),
             "",
             markdown_table(HEADERS, rows),
             "",

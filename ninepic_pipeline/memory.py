@@ -48,7 +48,8 @@ def configure_allocators() -> None:
 
 def return_freed_memory() -> None:
     """Hand the system the free pages inside glibc's heaps, once a phase that freed many
-    blocks is over (a gallery read): freed blocks below a live one stay resident, and each of
-    the read's worker threads leaves some in an arena of its own (8 MB at a million photos)."""
+    blocks is over (a gallery read): freed blocks below a live one stay resident, and a thread
+    that allocated (the timeline's, pyarrow's) leaves some in an arena of its own (8 MB at a
+    million photos with the page threads the transport had before its event loop)."""
     if platform.libc_ver()[0] == "glibc":
         ctypes.CDLL(None).malloc_trim(0)

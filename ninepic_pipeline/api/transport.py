@@ -6,11 +6,11 @@ message.
 
 It speaks HTTP through aiohttp, on an event loop of the calling thread's own: `get_each` keeps
 a window of a gallery's page requests in flight on that one thread, where a pool of threads
-each blocking on its own request cost twice the CPU a request (`benchmarks/request_cost.py`:
-the urllib3 transport among 16 threads 650 µs, 16 in flight on one aiohttp loop 233;
-`benchmarks/results-aiohttp-ab.md`: 42% less process CPU for a confirmed read of 1M photos).
+each blocking on its own request cost three times the CPU a request
+(`benchmarks/request_cost.py`: the urllib3 transport among 16 threads 650 µs, 16 in flight
+through `get_each` 207-213; a confirmed read of 1M photos, 42% less of the process's CPU).
 The callers stay synchronous: each thread that asks gets its own loop and session, run only
-while it waits for its answers.
+while it waits for its answers, so nothing is sent or paced while the caller works on a page.
 """
 
 from __future__ import annotations
