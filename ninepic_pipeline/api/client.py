@@ -90,6 +90,9 @@ class NinepicClient:
         )
         if limiter == "shared":
             limiter = limiter_for(self.transport.base_url, self.org_id, max_concurrency)
+        if sleep is not None and limiter is not None:
+            # The limiter's pace reads the real clock: a wait not spent would be asked again.
+            raise ValueError("`sleep` stands in for waits only with limiter=None")
         self.transport.limiter = limiter
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()

@@ -21,6 +21,7 @@ and all of it, as a halving (TCP-style) decrease would.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import time
 from collections import deque
@@ -81,7 +82,7 @@ class OrgLimiter:
                     return turn
                 self._sleep(delay)
         except BaseException:
-            self._give_back()
+            self.abandon()
             raise
 
     async def acquire_async(self, wait: Callable[[float], Awaitable[None]]) -> float:
@@ -103,7 +104,7 @@ class OrgLimiter:
                     return turn
                 await wait(delay)
         except BaseException:
-            self._give_back()
+            self.abandon()
             raise
 
     def _claim_turn(self) -> tuple[float, float]:
@@ -119,6 +120,7 @@ class OrgLimiter:
             if self._throttled_lately(now) and now - self._last_throttle > RESET_AFTER_S:
                 self.rate, self._cap, self._learning_since = None, self.max_in_flight, None
                 self._learning_interval = 0.0
+                self._wake_all()
             start = max(self._paused_until, self._next_start)
             if start > now:
                 return now, start - now
@@ -135,8 +137,9 @@ class OrgLimiter:
             self._next_start = (self._next_start if on_schedule else now) + interval
             return now, 0.0
 
-    def _give_back(self) -> None:
-        """An interrupted wait gives its slot back, or a cap of one stays taken."""
+    def abandon(self) -> None:
+        """Give a slot back without an answer to learn from: a wait or a request interrupted
+        or cancelled (a slot not given back stays taken for the process)."""
         with self._cond:
             self._in_flight -= 1
             self._wake_all()
@@ -145,7 +148,8 @@ class OrgLimiter:
         self._cond.notify_all()
         waiters, self._loop_waiters = self._loop_waiters, []
         for loop, freed in waiters:
-            if not loop.is_closed():
+            # A loop closed since it waited has no request left to wake.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_resolve, freed)
 
     def release(

@@ -16,6 +16,7 @@ while it waits for its answers, so nothing is sent or paced while the caller wor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import threading
@@ -195,16 +196,17 @@ class HttpTransport:
         finally:
             for request in pending:
                 request.cancel()
-            if pending:
+            if pending and not session.closed:
                 session.run(asyncio.gather(*pending, return_exceptions=True))
 
     def _session(self) -> _LoopSession:
+        _refuse_inside_a_running_loop()
         session: _LoopSession | None = getattr(self._local, "session", None)
         if session is None or session.closed:
             session = _LoopSession(self._key, self._pool_size, self.timeouts)
-            self._local.session = session
             with self._lock:
                 self._sessions.append(session)
+            self._local.session = session
         return session
 
     async def _answered(
@@ -260,6 +262,11 @@ class HttpTransport:
         throttled, retry_after = False, None
         try:
             return await self._request(http, path, scope, params)
+        except asyncio.CancelledError:
+            # No answer: nothing for the pace to learn from.
+            self.limiter.abandon()
+            started = None
+            raise
         except _Transient as transient:
             throttled = transient.status == 429
             hinted = parse_retry_after(transient.retry_after) if throttled else None
@@ -269,7 +276,8 @@ class HttpTransport:
                 retry_after = hinted
             raise
         finally:
-            self.limiter.release(throttled, retry_after, started)
+            if started is not None:
+                self.limiter.release(throttled, retry_after, started)
 
     async def _request(
         self, http: aiohttp.ClientSession, path: str, scope: RequestScope, params: Params
@@ -354,7 +362,10 @@ def _close_all(sessions: list[_LoopSession], lock: threading.Lock) -> None:
         closing = sessions[:]
         sessions.clear()
     for session in closing:
-        session.close()
+        try:
+            session.close()
+        except Exception as error:  # the others must still close
+            log.debug("a transport session did not close cleanly: %s", type(error).__name__)
 
 
 class _LoopSession:
@@ -367,33 +378,62 @@ class _LoopSession:
         self.closed = False
 
     def run(self, work: Coroutine[Any, Any, T] | asyncio.Future[T]) -> T:
+        """The work's result, the loop serving every request in flight meanwhile. Interrupted
+        (Ctrl-C, a run terminated), the work is cancelled, so its limiter slot is given back."""
+        task = work if isinstance(work, asyncio.Future) else self.loop.create_task(work)
         try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return self.loop.run_until_complete(work)
-        if asyncio.iscoroutine(work):
-            work.close()
-        raise RuntimeError(
-            "NinepicClient is synchronous and was called on a thread running an event loop; "
-            "call it from a worker thread (asyncio.to_thread)"
-        )
+            return self.loop.run_until_complete(task)
+        except BaseException:
+            if not task.done() and not self.loop.is_closed():
+                task.cancel()
+                self.loop.run_until_complete(asyncio.gather(task, return_exceptions=True))
+            raise
+        finally:
+            # `close` from another thread while this one waited leaves the closing to it.
+            if self.closed and not self.loop.is_closed():
+                self._close_now()
 
     def close(self) -> None:
         if self.closed:
             return
         self.closed = True
+        if self.loop.is_running():
+            # In use: by another thread, which closes it once its wait ends, or by this one,
+            # in a finalizer run by the garbage collector inside `run`.
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(_cancel_all, self.loop)
+            return
         try:
             asyncio.get_running_loop()
         except RuntimeError:
             self._close_now()
             return
-        # Reached from inside another loop's run (a finalizer run by the garbage collector):
-        # a thread cannot run two loops at once.
+        # Reached from inside another loop's run (a finalizer): a thread cannot run two loops.
         threading.Thread(target=self._close_now, daemon=True).start()
 
     def _close_now(self) -> None:
+        _cancel_all(self.loop)
+        tasks = asyncio.all_tasks(self.loop)
+        if tasks:
+            self.loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
         self.loop.run_until_complete(self.http.close())
         self.loop.close()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    for task in asyncio.all_tasks(loop):
+        task.cancel()
+
+
+def _refuse_inside_a_running_loop() -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        "NinepicClient is synchronous and was called on a thread running an event loop; "
+        "call it from a worker thread (asyncio.to_thread)"
+    )
 
 
 async def _open_session(key: str, pool_size: int, timeouts: Timeouts) -> aiohttp.ClientSession:

@@ -199,14 +199,17 @@ def test_an_interrupted_wait_gives_its_slot_back():
 def test_an_absurd_retry_after_does_not_park_the_organisation(server):
     from ninepic_pipeline.api import RetryPolicy
 
-    fake = FakeTime()
-    limiter = OrgLimiter(2, clock=fake.clock, sleep=fake.sleep)
-    waits: list[float] = []
+    limiter = OrgLimiter(2)
     retry = RetryPolicy(max_attempts=3, backoff_base_s=0.01, retry_after_max_s=120)
-    client = NinepicClient(
-        server.keys[ORG], ORG, server.url, retry=retry, sleep=waits.append, limiter=limiter
-    )
+    client = NinepicClient(server.keys[ORG], ORG, server.url, retry=retry, limiter=limiter)
     server.faults.push(429, headers={"Retry-After": "86400"})
     with client:
         assert client.ping(456)
-    assert max(fake.slept, default=0) < 1 and max(waits) < 1
+    # The 429 was seen (the pace is learning) but its day-long hint paused nobody.
+    assert limiter.throttles == 1
+    assert limiter._paused_until < time.monotonic() + 1
+
+
+def test_a_sleep_hook_needs_the_limiter_off(server):
+    with pytest.raises(ValueError, match="limiter=None"):
+        NinepicClient(server.keys[ORG], ORG, server.url, sleep=lambda seconds: None)
