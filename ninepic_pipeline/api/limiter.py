@@ -8,7 +8,8 @@ flight and, once the gateway has throttled, paces them:
   speed), so for a second requests start spaced by the `Retry-After` and a little more after
   each 429 sent at that spacing; the rate that got through then becomes the pace, with half
   the requests in flight allowed. The cap stays while learning: one request at a time would
-  learn the round trip's rate (20 requests/s at 50 ms), not the gateway's;
+  learn the round trip's rate (20 requests/s at 50 ms), not the gateway's; only a 429 with no
+  `Retry-After` to space by sends them one at a time;
 - a later 429 drops the pace to 90% of the rate that was getting through, halves the cap on
   requests in flight, and every worker waits out the `Retry-After`;
 - each quiet second the pace climbs back by 2% and the cap by one, and after half a minute
@@ -189,6 +190,9 @@ class OrgLimiter:
             if self._learning_since is None:
                 self._learning_since = self._last_throttle = now
                 self.throttles += 1
+            if not self._learning_interval:
+                # No Retry-After to space requests by: one at a time is the only bound left.
+                self._cap = 1
             return
         # A burst of workers meets the same throttle: decrease once per round trip of the pace.
         guard = 1.0 / self.rate if self.rate else 0.0

@@ -89,6 +89,21 @@ def test_while_learning_requests_stay_in_flight_together():
     assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([0.022] * 2)
 
 
+def test_a_429_without_retry_after_goes_one_at_a_time_while_learning():
+    limiter = OrgLimiter(8)
+    limiter.acquire()
+    limiter.release(throttled=True)  # nothing to space requests by
+    limiter.acquire()
+    second = threading.Thread(target=limiter.acquire)
+    second.start()
+    second.join(timeout=0.2)
+    assert second.is_alive()  # waiting for the one slot
+    limiter.release(False)
+    second.join(timeout=2)
+    assert not second.is_alive()
+    limiter.release(False)
+
+
 def test_429s_sent_before_the_spacing_grew_do_not_grow_it_again():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
