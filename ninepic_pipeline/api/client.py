@@ -91,7 +91,8 @@ class NinepicClient:
         if limiter == "shared":
             limiter = limiter_for(self.transport.base_url, self.org_id, max_concurrency)
         if sleep is not None and limiter is not None:
-            # The limiter's pace reads the real clock: a wait not spent would be asked again.
+            # The limiter waits out its pace itself: a hook recording the retries' waits would
+            # leave the pace's unrecorded, spent in real time.
             raise ValueError("`sleep` stands in for waits only with limiter=None")
         self.transport.limiter = limiter
         self._pool: ThreadPoolExecutor | None = None

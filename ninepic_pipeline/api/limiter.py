@@ -45,7 +45,7 @@ class OrgLimiter:
         self,
         max_in_flight: int,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError(f"max_in_flight must be at least 1, got {max_in_flight}")
@@ -53,9 +53,9 @@ class OrgLimiter:
         self._cap = max_in_flight
         self._clock = clock
         self._sleep = sleep
-        self._cond = threading.Condition()
-        # Requests on event loops waiting for a slot: a loop cannot wait on the condition
-        # without stopping every request it serves, so each is woken through its own loop.
+        # Shared by the event loops of every thread that asks (each transport thread has one).
+        self._lock = threading.Lock()
+        # Requests waiting for a slot, each woken through its own loop.
         self._loop_waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._in_flight = 0
         self.rate: float | None = None  # requests per second; None until the first 429
@@ -69,29 +69,12 @@ class OrgLimiter:
         self._spacing_set_at = float("-inf")
         self.throttles = 0
 
-    def acquire(self) -> float:
-        """Wait for a slot in flight and for this request's turn in the pace (a thread); the
-        turn's time, for `release`."""
-        with self._cond:
-            while self._in_flight >= self._cap:
-                self._cond.wait()
-            self._in_flight += 1
-        try:
-            while True:
-                turn, delay = self._claim_turn()
-                if delay <= 0:
-                    return turn
-                self._sleep(delay)
-        except BaseException:
-            self.abandon()
-            raise
-
-    async def acquire_async(self, wait: Callable[[float], Awaitable[None]]) -> float:
-        """`acquire` for a request on an event loop: its loop keeps serving the requests already
-        in flight while this one waits for a slot; `wait` waits out the pace."""
+    async def acquire(self) -> float:
+        """Wait for a slot in flight and for this request's turn in the pace, the loop serving
+        the requests already in flight meanwhile; the turn's time, for `release`."""
         loop = asyncio.get_running_loop()
         while True:
-            with self._cond:
+            with self._lock:
                 if self._in_flight < self._cap:
                     self._in_flight += 1
                     break
@@ -103,7 +86,7 @@ class OrgLimiter:
                 turn, delay = self._claim_turn()
                 if delay <= 0:
                     return turn
-                await wait(delay)
+                await self._sleep(delay)
         except BaseException:
             self.abandon()
             raise
@@ -116,7 +99,7 @@ class OrgLimiter:
         was busy with a page) then cannot all start in the same instant, a burst the gateway
         would answer with 429s, and a pause a 429 set while they waited holds them too.
         """
-        with self._cond:
+        with self._lock:
             now = self._clock()
             if self._throttled_lately(now) and now - self._last_throttle > RESET_AFTER_S:
                 self.rate, self._cap, self._learning_since = None, self.max_in_flight, None
@@ -141,12 +124,11 @@ class OrgLimiter:
     def abandon(self) -> None:
         """Give a slot back without an answer to learn from: a wait or a request interrupted
         or cancelled (a slot not given back stays taken for the process)."""
-        with self._cond:
+        with self._lock:
             self._in_flight -= 1
             self._wake_all()
 
     def _wake_all(self) -> None:
-        self._cond.notify_all()
         waiters, self._loop_waiters = self._loop_waiters, []
         for loop, freed in waiters:
             # A loop closed since it waited has no request left to wake.
@@ -158,7 +140,7 @@ class OrgLimiter:
     ) -> None:
         """`started`, the turn `acquire` gave, tells a 429 sent at the current spacing from one
         sent before it was last lengthened (None: at the current spacing)."""
-        with self._cond:
+        with self._lock:
             self._in_flight -= 1
             now = self._clock()
             if throttled:

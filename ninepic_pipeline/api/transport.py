@@ -123,8 +123,8 @@ class HttpTransport:
         pool_size: int = 10,
         limiter: OrgLimiter | None = None,
     ) -> None:
-        """`sleep`, for tests, is called instead of waiting out a retry's delay or the pace;
-        by default the loop waits, serving the other requests in flight meanwhile."""
+        """`sleep`, for tests, is called instead of waiting out a retry's delay; by default
+        the loop waits, serving the other requests in flight meanwhile."""
         self.base_url = validate_base_url(base_url)
         if not api_key or not api_key.strip():
             raise NinepicConfigError("no 9pic API key configured; set NINEPIC_API_KEY")
@@ -258,7 +258,7 @@ class HttpTransport:
     ) -> Envelope:
         if self.limiter is None:
             return await self._request(http, path, scope, params)
-        started = await self.limiter.acquire_async(self._wait)
+        started = await self.limiter.acquire()
         throttled, retry_after = False, None
         try:
             return await self._request(http, path, scope, params)

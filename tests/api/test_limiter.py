@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-import threading
 import time
 
 import pytest
@@ -24,14 +24,19 @@ class FakeTime:
     def clock(self) -> float:
         return self.now
 
-    def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
 
 
+def _acquire(limiter: OrgLimiter) -> float:
+    """One request's slot and turn, as a request on an event loop takes them."""
+    return asyncio.run(limiter.acquire())
+
+
 def _succeed(limiter: OrgLimiter, fake: FakeTime, count: int, every_s: float) -> None:
     for _ in range(count):
-        limiter.acquire()
+        _acquire(limiter)
         fake.now += every_s
         limiter.release(throttled=False)
 
@@ -45,7 +50,7 @@ def test_unthrottled_limiter_does_not_pace():
 
 def _learn(limiter: OrgLimiter, fake: FakeTime) -> None:
     """A first 429, then a second and more of successes 25 ms apart: 40 requests/s get through."""
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=0.025)
     _succeed(limiter, fake, 50, every_s=0.0)  # the limiter's own spacing moves the clock
 
@@ -53,7 +58,7 @@ def _learn(limiter: OrgLimiter, fake: FakeTime) -> None:
 def test_first_429_spaces_requests_by_retry_after_then_learns_the_rate():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=0.025)
     assert limiter.rate is None and limiter.throttles == 1
     _succeed(limiter, fake, 3, every_s=0.0)
@@ -70,7 +75,7 @@ def test_while_learning_each_429_lengthens_the_spacing():
     # came just before one. Spacing: 1.1 x 0.004, then max(1.1 x 0.0044, 1.1 x 0.02) = 0.022,
     # then max(1.1 x 0.022, 1.1 x 0.01) = 0.0242.
     for retry_after in (0.004, 0.02, 0.01):
-        limiter.acquire()
+        _acquire(limiter)
         limiter.release(throttled=True, retry_after_s=retry_after)
     fake.slept.clear()
     _succeed(limiter, fake, 2, every_s=0.0)
@@ -80,41 +85,42 @@ def test_while_learning_each_429_lengthens_the_spacing():
 def test_while_learning_requests_stay_in_flight_together():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=0.02)
     # At 50 ms a round trip, one request at a time would get 20/s through whatever the
     # gateway allows; spaced 22 ms apart, three are in flight at once.
-    starts = [limiter.acquire() for _ in range(3)]
+    starts = [_acquire(limiter) for _ in range(3)]
     assert limiter._in_flight == 3
     assert [b - a for a, b in itertools.pairwise(starts)] == pytest.approx([0.022] * 2)
 
 
 def test_a_429_without_retry_after_goes_one_at_a_time_while_learning():
-    limiter = OrgLimiter(8)
-    limiter.acquire()
-    limiter.release(throttled=True)  # nothing to space requests by
-    limiter.acquire()
-    second = threading.Thread(target=limiter.acquire)
-    second.start()
-    second.join(timeout=0.2)
-    assert second.is_alive()  # waiting for the one slot
-    limiter.release(False)
-    second.join(timeout=2)
-    assert not second.is_alive()
-    limiter.release(False)
+    async def scenario() -> None:
+        limiter = OrgLimiter(8)
+        await limiter.acquire()
+        limiter.release(throttled=True)  # nothing to space requests by
+        await limiter.acquire()
+        second = asyncio.ensure_future(limiter.acquire())
+        await asyncio.sleep(0.2)
+        assert not second.done()  # waiting for the one slot
+        limiter.release(False)
+        await asyncio.wait_for(second, timeout=2)
+        limiter.release(False)
+
+    asyncio.run(scenario())
 
 
 def test_429s_sent_before_the_spacing_grew_do_not_grow_it_again():
     fake = FakeTime()
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=0.01)  # spacing 11 ms
-    first, second = limiter.acquire(), limiter.acquire()
+    first, second = _acquire(limiter), _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=0.01, started=first)  # 12.1 ms
     # Sent at the old spacing, answered after the first 429: the same empty bucket.
     limiter.release(throttled=True, retry_after_s=0.01, started=second)
     fake.slept.clear()
-    starts = [limiter.acquire() for _ in range(2)]
+    starts = [_acquire(limiter) for _ in range(2)]
     assert starts[1] - starts[0] == pytest.approx(0.0121)
 
 
@@ -123,12 +129,12 @@ def test_a_later_429_paces_at_nine_tenths_and_halves_requests_in_flight():
     limiter = OrgLimiter(8, clock=fake.clock, sleep=fake.sleep)
     _learn(limiter, fake)
     learned = limiter.rate
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=2.0)
     assert limiter.throttles == 2
     # 90% of the lower of the pace and the rate getting through, which is a little under it.
     assert limiter.rate == pytest.approx(0.9 * learned, rel=0.08)
-    limiter.acquire()  # every worker waits out the Retry-After
+    _acquire(limiter)  # every worker waits out the Retry-After
     assert fake.slept[-1] == pytest.approx(2.0, abs=0.05)
     limiter.release(False)
 
@@ -140,7 +146,7 @@ def test_a_burst_of_429s_decreases_the_pace_once():
     learned = limiter.rate
     in_flight = 4  # half the cap is allowed again once the rate is learned
     for _ in range(in_flight):
-        limiter.acquire()
+        _acquire(limiter)
     for _ in range(in_flight):  # all answered 429 in the same instant
         limiter.release(throttled=True)
     assert limiter.throttles == 2
@@ -161,16 +167,17 @@ def test_pace_recovers_gradually_then_is_lifted():
 
 
 def test_requests_in_flight_are_capped():
-    limiter = OrgLimiter(2)
-    limiter.acquire()
-    limiter.acquire()
-    third = threading.Thread(target=limiter.acquire)
-    third.start()
-    third.join(timeout=0.2)
-    assert third.is_alive()  # waiting for a slot
-    limiter.release(False)
-    third.join(timeout=2)
-    assert not third.is_alive()
+    async def scenario() -> None:
+        limiter = OrgLimiter(2)
+        await limiter.acquire()
+        await limiter.acquire()
+        third = asyncio.ensure_future(limiter.acquire())
+        await asyncio.sleep(0.2)
+        assert not third.done()  # waiting for a slot
+        limiter.release(False)
+        await asyncio.wait_for(third, timeout=2)
+
+    asyncio.run(scenario())
 
 
 def test_clients_of_one_org_share_one_limiter():
@@ -198,16 +205,16 @@ def test_pages_are_read_concurrently():
 def test_an_interrupted_wait_gives_its_slot_back():
     fake = FakeTime()
 
-    def interrupted(seconds: float) -> None:
+    async def interrupted(seconds: float) -> None:
         raise KeyboardInterrupt
 
     limiter = OrgLimiter(1, clock=fake.clock, sleep=interrupted)
-    limiter.acquire()
+    _acquire(limiter)
     limiter.release(throttled=True, retry_after_s=5.0)
     with pytest.raises(KeyboardInterrupt):
-        limiter.acquire()  # has to wait out the 5 s, and is interrupted
+        _acquire(limiter)  # has to wait out the 5 s, and is interrupted
     limiter._sleep = fake.sleep
-    limiter.acquire()  # the slot is free again: this does not block
+    _acquire(limiter)  # the slot is free again: this does not block
     limiter.release(False)
 
 
